@@ -1,0 +1,282 @@
+"""Time `winback scan` on synthetic exports and compare it with a DuckDB reference.
+
+For each size the export is generated once into bench/data/ (reused while seed, size and
+generator are unchanged), then `python -m winback_cli scan FILE --format csv -o OUT --force`
+runs as a child process; its wall time and peak RSS (the kernel's high-water mark of the
+child and everything it waited for) are recorded. The same three default triggers written
+in SQL (duckdb_reference.sql) run the same way in a fresh child, so the two figures compare
+like with like. `winback --help` start-up time is the median of 5 runs.
+
+    python bench/bench_scan.py --sizes 1m,10m
+    python bench/bench_scan.py --smoke          # 20,000 orders, a few seconds, for CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DATA = BENCH / "data"
+SQL_FILE = BENCH / "duckdb_reference.sql"
+GENERATOR = BENCH / "generate_orders.py"
+SEED = 1
+SMOKE_SIZE = "20k"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured child process."""
+
+    wall_s: float
+    peak_rss_mb: float | None
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def parse_size(text: str) -> int:
+    """`20k` -> 20000, `1m` -> 1000000, `2.5m` -> 2500000, `5000` -> 5000."""
+    text = text.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    number = text[:-1] if factor > 1 else text
+    return round(float(number) * factor)
+
+
+def child_env() -> dict[str, str]:
+    """Environment for children: the repo's src/ on the path if winback is not installed."""
+    env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
+    if importlib.util.find_spec("winback_cli") is None:
+        src = str(BENCH.parent / "src")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    return env
+
+
+def measure(cmd: list[str], timeout_s: float, env: dict[str, str] | None = None) -> Run:
+    """Run `cmd`, returning wall time, peak RSS of it and its children, exit code and output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env or child_env())
+        running, fired = threading.Event(), threading.Event()
+        running.set()
+        timer = threading.Timer(timeout_s, _kill, (proc, running, fired))
+        timer.start()
+        try:
+            if hasattr(os, "wait4"):
+                # The rusage of exactly this child (and its reaped descendants): exact peak.
+                _, status, usage = os.wait4(proc.pid, 0)
+                running.clear()
+                wall = time.perf_counter() - t0
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+                peak = usage.ru_maxrss * scale / 1e6
+            else:
+                peak = _poll_peak_rss(proc)
+                wall = time.perf_counter() - t0
+        finally:
+            timer.cancel()
+        out.seek(0)
+        err.seek(0)
+        text = (out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    return Run(wall, peak, proc.returncode, *text, timed_out=fired.is_set())
+
+
+def _kill(proc: subprocess.Popen, running: threading.Event, fired: threading.Event) -> None:
+    # os.kill, not proc.kill: Popen.kill would poll and so reap the child before wait4 can.
+    if not running.is_set():
+        return
+    fired.set()
+    if hasattr(os, "wait4"):
+        os.kill(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+
+
+def _poll_peak_rss(proc: subprocess.Popen) -> float | None:
+    """Fallback without wait4: poll RSS of the child tree every 20 ms with psutil."""
+    try:
+        import psutil
+    except ImportError:
+        proc.wait()
+        return None
+    peak = 0
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    return peak / 1e6
+
+
+def ensure_data(label: str, orders: int) -> tuple[Path, dict]:
+    """Generate `orders_<label>_seed<N>.csv` unless a file from the same generator exists."""
+    path = DATA / f"orders_{label}_seed{SEED}.csv"
+    meta_path = path.with_suffix(".json")
+    digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
+    want = {"orders": orders, "seed": SEED, "generator": digest}
+    if path.exists() and meta_path.exists() and json.loads(meta_path.read_text()) == want:
+        return path, want
+    print(f"generating {path.name} ...", file=sys.stderr)
+    cmd = [sys.executable, str(GENERATOR), "--orders", str(orders), "--seed", str(SEED)]
+    subprocess.run([*cmd, "--out", str(path)], check=True)
+    meta_path.write_text(json.dumps(want))
+    return path, want
+
+
+def run_scan(csv: Path, out: Path, timeout_s: float) -> Run:
+    cmd = [sys.executable, "-m", "winback_cli", "scan", str(csv), "--format", "csv"]
+    return measure([*cmd, "-o", str(out), "--force"], timeout_s)
+
+
+def run_duckdb(csv: Path, out: Path, timeout_s: float) -> Run:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--duckdb-worker", str(csv), str(out)]
+    return measure(cmd, timeout_s)
+
+
+def duckdb_worker(csv: str, out: str) -> None:
+    """Child process: run the reference SQL, print the flag counts as JSON on stdout."""
+    import duckdb
+
+    def quoted(path: str) -> str:
+        return "'" + path.replace("'", "''") + "'"
+
+    sql = SQL_FILE.read_text(encoding="utf-8")
+    sql = sql.replace("'ORDERS_CSV'", quoted(csv)).replace("'OUT_CSV'", quoted(out))
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # keep stdout to the JSON line
+    counts = con.execute(sql).fetchone()
+    names = ["customers", "inactive", "revenue_drop", "category_lapse", "as_of"]
+    print(json.dumps(dict(zip(names, counts, strict=True))))
+
+
+def startup_time(runs: int = 5) -> tuple[float, int]:
+    """Median wall time of `python -m winback_cli --help`, and the last exit code."""
+    times, code = [], 0
+    for _ in range(runs):
+        run = measure([sys.executable, "-m", "winback_cli", "--help"], 60)
+        times.append(run.wall_s)
+        code = run.returncode
+    return statistics.median(times), code
+
+
+def tail(text: str, lines: int = 15) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
+
+
+def row(label: str, tool: str, rows: int, mb: float, run: Run | None) -> list[str]:
+    if run is None or run.returncode != 0:
+        status = "skipped" if run is None else f"FAILED (exit {run.returncode})"
+        status = "TIMED OUT" if run is not None and run.timed_out else status
+        return [label, tool, f"{rows:,}", f"{mb:,.1f}", status, "", ""]
+    rss = "n/a" if run.peak_rss_mb is None else f"{run.peak_rss_mb:,.0f}"
+    speed = f"{rows / run.wall_s:,.0f}"
+    return [label, tool, f"{rows:,}", f"{mb:,.1f}", f"{run.wall_s:.2f}", rss, speed]
+
+
+def print_table(rows: list[list[str]]) -> None:
+    head = ["size", "tool", "rows", "file MB", "wall s", "peak RSS MB", "rows/s"]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, ["-" * w for w in widths], *rows]:
+        print(
+            "  ".join(
+                c.rjust(w) if i > 1 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+
+
+def has_duckdb() -> bool:
+    return importlib.util.find_spec("duckdb") is not None
+
+
+def bench_size(
+    label: str, work: Path, args: argparse.Namespace
+) -> tuple[list[list[str]], list[str], bool]:
+    """Generate, scan and (optionally) run DuckDB on one size: table rows, notes, success."""
+    csv, meta = ensure_data(label, parse_size(label))
+    rows, mb = meta["orders"], csv.stat().st_size / 1e6
+    print(f"[{label}] winback scan {csv.name} ...", file=sys.stderr)
+    scan = run_scan(csv, work / f"{label}_winback.csv", args.timeout)
+    if scan.returncode != 0:
+        print(
+            f"[{label}] winback scan FAILED (exit {scan.returncode}); stderr tail:", file=sys.stderr
+        )
+        print(tail(scan.stderr), file=sys.stderr)
+    else:
+        print(f"[{label}] winback summary:\n{tail(scan.stderr)}", file=sys.stderr)
+    table = [row(label, "winback", rows, mb, scan)]
+    if args.no_duckdb or not has_duckdb():
+        why = "--no-duckdb" if args.no_duckdb else "duckdb is not installed (pip install duckdb)"
+        print(f"[{label}] DuckDB reference skipped: {why}", file=sys.stderr)
+        return table, [], scan.returncode == 0
+    print(f"[{label}] DuckDB reference ...", file=sys.stderr)
+    duck = run_duckdb(csv, work / f"{label}_duckdb.csv", args.timeout)
+    table.append(row(label, "duckdb", rows, mb, duck))
+    if duck.returncode != 0:
+        print(f"[{label}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}", file=sys.stderr)
+        return table, [], False
+    counts = json.loads(duck.stdout.strip().splitlines()[-1])
+    as_of = counts.pop("as_of")
+    flagged = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    notes = [f"{label}: DuckDB flags as of {as_of}: {flagged}"]
+    if scan.returncode == 0 and scan.peak_rss_mb and duck.peak_rss_mb:
+        ratio, mem = scan.wall_s / duck.wall_s, scan.peak_rss_mb / duck.peak_rss_mb
+        notes.append(f"{label}: winback/DuckDB wall {ratio:.2f}x, peak RSS {mem:.2f}x")
+    return table, notes, scan.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="1m,10m", help="comma-separated, e.g. 20k,1m,10m")
+    p.add_argument("--smoke", action="store_true", help=f"only {SMOKE_SIZE} orders (CI)")
+    p.add_argument("--keep-data", action="store_true", help="keep outputs in bench/data/results/")
+    p.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB reference")
+    p.add_argument("--timeout", type=float, help="seconds per child (default 1800, smoke 300)")
+    p.add_argument("--duckdb-worker", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.timeout = args.timeout or (300 if args.smoke else 1800)
+    if args.duckdb_worker:
+        duckdb_worker(*args.duckdb_worker)
+        return 0
+    labels = [SMOKE_SIZE] if args.smoke else [s.strip() for s in args.sizes.split(",") if s.strip()]
+    work = DATA / "results" if args.keep_data else Path(tempfile.mkdtemp(prefix="winback-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)
+    table, notes, ok = [], [], True
+    try:
+        for label in labels:
+            rows, size_notes, size_ok = bench_size(label, work, args)
+            table += rows
+            notes += size_notes
+            ok &= size_ok
+    finally:
+        if not args.keep_data:
+            shutil.rmtree(work, ignore_errors=True)
+    median, code = startup_time()
+    print()
+    print_table(table)
+    print("", *notes, sep="\n")
+    state = "ok" if code == 0 else f"FAILED (exit {code})"
+    print(f"\nwinback --help start-up: median {median:.3f} s of 5 runs ({state}; target < 0.3 s)")
+    return 0 if ok and code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

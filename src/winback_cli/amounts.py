@@ -1,0 +1,269 @@
+"""Read money columns written the way shops, ERPs and spreadsheets write them.
+
+`parse_amounts` turns a column of strings such as `1.234,50 €`, `$1,234.50`,
+`4380.31-` (SAP) or `(123.45)` into float64. The decimal separator is decided
+once per column from the values that prove it (`1.234,56`, `12,5`,
+`1,234,567` can each be read one way only); values like `1.234` that fit
+both readings follow that evidence, else the hint. Values that contradict the
+column's majority are reported, not guessed. Everything runs as pyarrow
+compute kernels over the whole column: pandas' `.str.extract` falls back to
+Python per value and RE2 capture groups are slow, so the code checks the
+shape with one capture-free regex and cuts the number out with trims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Separator = Literal[",", "."]
+
+CURRENCIES = {
+    "€": "EUR",
+    "$": "USD",
+    "£": "GBP",
+    "EUR": "EUR",
+    "USD": "USD",
+    "GBP": "GBP",
+    "CHF": "CHF",
+}
+
+_LARGE = pa.large_string()
+_SPACES = " \u00a0\u2007\u2009\u202f\t"  # spreadsheets group thousands with (thin) nbsp
+_SP = f"[{_SPACES}]*"
+_CUR = r"(?:€|\$|£|(?i:EUR|USD|GBP|CHF))"
+_NUM = rf"[0-9.,'’{_SPACES}]*[0-9](?:[eE][-+]?[0-9]+)?"
+_PRE, _POST = rf"(?:{_CUR}{_SP})?", rf"(?:{_SP}{_CUR})?"
+# One sign at most, where people put it. The currency and sign may only sit at the
+# ends, so trimming these characters off a value of this shape leaves the number.
+_SHAPE = (
+    rf"^(?:[-+−]{_SP}{_PRE}{_NUM}{_POST}|{_PRE}[-+−]{_SP}{_NUM}{_POST}"
+    rf"|{_PRE}{_NUM}{_SP}[-−]{_POST}|{_PRE}{_NUM}{_POST}{_SP}[-−]"
+    rf"|\({_SP}{_PRE}{_NUM}{_POST}{_SP}\)|{_PRE}{_NUM}{_POST})$"
+)
+_EDGES = _SPACES + "()+-−€$£EURSDGBPCHFeursdgbpchf"
+_MARKS = [*_SPACES, "’"]  # thousands marks besides ' that are removed before the cast
+_EXP = r"(?:[eE][-+]?[0-9]+)?"
+# With thousands marks the first group has no leading zero, so 0.123 never means 123.
+_VALID = {
+    ".": rf"^(?:[1-9][0-9]{{0,2}}(?:[,'’{_SPACES}][0-9]{{3}})+|[0-9]*)(?:\.[0-9]+)?{_EXP}$",
+    ",": rf"^(?:[1-9][0-9]{{0,2}}(?:[.'’{_SPACES}][0-9]{{3}})+|[0-9]*)(?:,[0-9]+)?{_EXP}$",
+}
+_PLAIN = r"^-?[0-9]+(?:[.,][0-9]+)?$"
+_AMBIGUOUS = r"^-?[1-9][0-9]{0,2}[.,][0-9]{3}$"
+_OTHER = {".": ",", ",": "."}
+
+
+@dataclass(frozen=True)
+class AmountResult:
+    """Parsed amounts: NaN and a reason in `problems` wherever a value was unreadable."""
+
+    values: pd.Series
+    problems: pd.Series
+    decimal: str
+    currencies: frozenset[str]
+
+
+def parse_amounts(
+    values: pd.Series, *, decimal: Separator | None = None, decimal_hint: Separator = "."
+) -> AmountResult:
+    """Parse a column of money strings; `decimal` forces the separator, else it is detected."""
+    text = _arrow_text(values)
+    present = _bytes_in(text)
+    fast = _parse_plain(text, present, decimal, decimal_hint)
+    if fast is not None:
+        numbers, used = fast
+        return _result(values, numbers, _problems(text, pc.is_null(numbers), None, used), used)
+    trimmed = pc.utf8_trim_whitespace(text)
+    shaped = pc.match_substring_regex(trimmed, _SHAPE)
+    core = pc.utf8_trim(trimmed, _EDGES)
+    readable = {sep: pc.and_(shaped, pc.match_substring_regex(core, _VALID[sep])) for sep in ".,"}
+    used, contradicting = _decide(readable, decimal, decimal_hint)
+    valid = readable[used]
+    numbers = _to_float(pc.if_else(valid, core, pa.scalar(None, _LARGE)), used, present)
+    numbers = pc.if_else(_negative(trimmed, core, present), pc.negate(numbers), numbers)
+    bad = pc.or_(pc.invert(valid), pc.is_null(numbers))
+    problems = _problems(trimmed, bad, contradicting, used, forced=decimal is not None)
+    return _result(values, numbers, problems, used, _currencies(trimmed, valid, present))
+
+
+def parse_number(text: str, decimal: Separator | None = ".") -> float:
+    """Read one number from a config value or argument; `decimal=None` detects it.
+
+    >>> parse_number("1.234,50 €", decimal=",")
+    1234.5
+    """
+    column = pd.Series([text], dtype="str")
+    result = parse_amounts(column, decimal=decimal)
+    if result.problems.iloc[0]:
+        example = "1234.50" if result.decimal == "." else "1234,50"
+        raise ValueError(
+            f"cannot read {text!r} as a number ({result.problems.iloc[0]}); write it like {example}"
+        )
+    if (
+        decimal is None
+        and parse_amounts(column, decimal_hint=",").values.iloc[0] != (result.values.iloc[0])
+    ):
+        raise ValueError(
+            f"{text!r} is ambiguous: the separator may mark thousands or decimals; "
+            "write it without a thousands separator and with decimals, e.g. 1000.00"
+        )
+    return float(result.values.iloc[0])
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """The column as a non-null pyarrow large_string array ("" for missing)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("str")
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.fill_null(array.cast(_LARGE), "")
+
+
+def _bytes_in(array: pa.Array) -> frozenset[int]:
+    """The byte values that occur in the array's text, to skip kernels that cannot matter.
+
+    One bincount over the data buffer (which may hold bytes of a sliced-away part: a
+    needle then only looks present, which costs time, never correctness).
+    """
+    data = array.buffers()[2]
+    if data is None or data.size == 0:
+        return frozenset()
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+    return frozenset(np.flatnonzero(counts).tolist())
+
+
+def _maybe(present: frozenset[int], needles: Iterable[str]) -> list[str]:
+    """The needles whose bytes all occur in the text."""
+    return [needle for needle in needles if set(needle.encode()) <= present]
+
+
+def _parse_plain(text: pa.Array, present: frozenset[int], decimal: Separator | None, hint):
+    """Fast path for columns of bare numbers like `-12.5` or `1234,56`; None if not plain."""
+    if not present <= set(b"0123456789.,-"):
+        return None
+    if not pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
+        return None
+    found = set(_maybe(present, ".,"))
+    if len(found) == 2:
+        return None  # mixed separators: the full path judges contradictions
+    if not found:
+        return _finite(pc.cast(text, pa.float64())), decimal or hint
+    sep = found.pop()
+    used = decimal or (sep if _proves_decimal(text, sep) else hint)
+    if used != sep:
+        return None  # the separator marks thousands: the full path checks the groups
+    if sep == ",":
+        text = pc.replace_substring(text, ",", ".")
+    return _finite(pc.cast(text, pa.float64())), used
+
+
+def _proves_decimal(plain: pa.Array, sep: str) -> bool:
+    """True if some plain value can only be read with `sep` as decimal separator."""
+    position = pc.find_substring(plain, sep)
+    after = pc.subtract(pc.subtract(pc.binary_length(plain), position), 1)
+    if pc.any(pc.and_(pc.greater_equal(position, 0), pc.not_equal(after, 3))).as_py():
+        return True  # cheap answer for the usual `12.50`; `1.234` needs the regex
+    with_sep = pc.sum(pc.greater_equal(position, 0)).as_py() or 0
+    return with_sep > (pc.sum(pc.match_substring_regex(plain, _AMBIGUOUS)).as_py() or 0)
+
+
+def _decide(readable: dict[str, pa.Array], decimal: Separator | None, hint: Separator):
+    """The column's decimal separator, and the values only the other one can read (or None).
+
+    A value readable one way only proves that separator; `1.234` proves neither.
+    """
+    only = {sep: pc.and_(ok, pc.invert(readable[_OTHER[sep]])) for sep, ok in readable.items()}
+    counts = {sep: pc.sum(mask).as_py() or 0 for sep, mask in only.items()}
+    if decimal is not None:
+        used = decimal
+    elif counts["."] == counts[","]:
+        used = hint
+    else:
+        used = "." if counts["."] > counts[","] else ","
+    other = _OTHER[used]
+    return used, (only[other] if counts[other] else None)
+
+
+def _negative(trimmed: pa.Array, core: pa.Array, present: frozenset[int]) -> pa.Array:
+    """Minus before or after the number, or accounting parentheses."""
+    signs = _maybe(present, "-−(")
+    negative = pc.starts_with(trimmed, "(") if "(" in signs else None
+    exponents = bool(_maybe(present, "eE"))
+    for minus in set(signs) - {"("}:
+        more = pc.match_substring(trimmed, minus)
+        if exponents:  # the core keeps only an exponent's minus: any extra one is the sign
+            more = pc.greater(pc.count_substring(trimmed, minus), pc.count_substring(core, minus))
+        negative = more if negative is None else pc.or_(negative, more)
+    if negative is None:
+        return pa.array(np.zeros(len(core), dtype=bool))
+    return pc.fill_null(negative, False)
+
+
+def _to_float(core: pa.Array, sep: str, present: frozenset[int]) -> pa.Array:
+    for mark in _maybe(present, [_OTHER[sep], "'", *_MARKS]):
+        core = pc.replace_substring(core, mark, "")
+    if sep == ",":
+        core = pc.replace_substring(core, ",", ".")
+    return _finite(pc.cast(core, pa.float64()))
+
+
+def _finite(numbers: pa.Array) -> pa.Array:
+    """Overflowing exponents or digit strings give inf: that is no amount either."""
+    return pc.if_else(pc.is_finite(numbers), numbers, pa.scalar(None, pa.float64()))
+
+
+def _problems(text, bad, contradicting, used: str, *, forced: bool = False) -> pa.Array:
+    """A reason per value: "" where fine, else a short text quoting the value."""
+    empty = pa.scalar("", _LARGE)
+    if not pc.any(bad).as_py():
+        return pc.if_else(bad, empty, empty)
+    shown = pc.utf8_slice_codeunits(text, 0, 40)
+    problems = _quoted("not a number: '", shown, "'")
+    if contradicting is not None:
+        if forced:
+            label, note = f"not a number with '{used}' as decimal separator: '", "'"
+        else:
+            label = "ambiguous number format: '"
+            note = f"' (most values in this column use '{used}' as the decimal separator)"
+        problems = pc.if_else(contradicting, _quoted(label, shown, note), problems)
+    problems = pc.if_else(pc.equal(pc.binary_length(text), 0), "empty amount", problems)
+    return pc.if_else(bad, problems, empty)
+
+
+def _quoted(before: str, text: pa.Array, after: str) -> pa.Array:
+    parts = (pa.scalar(before, _LARGE), text, pa.scalar(after, _LARGE), pa.scalar("", _LARGE))
+    return pc.binary_join_element_wise(*parts)
+
+
+def _currencies(trimmed: pa.Array, valid: pa.Array, present: frozenset[int]) -> frozenset[str]:
+    """ISO codes of the currency marks found in readable values."""
+    spellings = {
+        spelling: iso
+        for mark, iso in CURRENCIES.items()
+        for spelling in {mark, mark.lower(), mark.title()}
+    }
+    candidates = _maybe(present, spellings)
+    if not candidates:
+        return frozenset()
+    readable = pc.filter(trimmed, valid)
+    return frozenset(
+        spellings[mark] for mark in candidates if pc.any(pc.match_substring(readable, mark)).as_py()
+    )
+
+
+def _result(values, numbers, problems, used, currencies=frozenset()) -> AmountResult:
+    floats = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
+    return AmountResult(
+        values=pd.Series(floats, index=values.index, name=values.name),
+        problems=pd.Series(problems, index=values.index, name=values.name, dtype="str"),
+        decimal=used,
+        currencies=frozenset(currencies),
+    )

@@ -1,0 +1,228 @@
+"""The `winback` command line: parse arguments, call the library, render.
+
+This is the only module that imports typer. Each command is a thin wrapper:
+it builds options, calls one library function and hands the result to
+`render` / `outputs`. Errors from the library (`WinbackError`) are caught
+once in `reporting`, printed as `Error: …` on stderr and turned into the
+documented exit code; `--debug` shows the traceback instead. Heavy modules
+(pandas, pyarrow) are imported inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from winback_cli import __version__
+from winback_cli.errors import ExitCode, UsageError, WinbackError
+
+app = typer.Typer(
+    name="winback",
+    help="Find customers who are leaving, decide whom to win back, draft the letters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Check and show rules files.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+STATE = {"debug": False}
+DEFAULT_RULES = Path("rules.yaml")
+
+
+class Format(StrEnum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    xlsx = "xlsx"
+
+
+class CsvStyle(StrEnum):
+    standard = "standard"
+    excel_de = "excel-de"
+
+
+class Status(StrEnum):
+    leaving = "leaving"
+    churned = "churned"
+    at_risk = "at_risk"
+    active = "active"
+    all = "all"
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+
+
+@contextmanager
+def reporting() -> Iterator[None]:
+    """Print a `WinbackError` for a person and exit with its code."""
+    try:
+        yield
+    except WinbackError as error:
+        if STATE["debug"]:
+            raise
+        from rich.text import Text
+
+        _stderr().print(Text(f"Error: {error}", style="bold red"))
+        raise typer.Exit(int(error.exit_code)) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"winback {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Find customers who are leaving, decide whom to win back, draft the letters."""
+    STATE["debug"] = debug
+
+
+def _rules(path: Path | None):
+    from winback_cli.rules import load_rules
+
+    if path is None and DEFAULT_RULES.exists():
+        path = DEFAULT_RULES
+    return load_rules(path)
+
+
+def _parse_as_of(value: str | None):
+    if value is None:
+        return None
+    from winback_cli.dates import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+@app.command()
+def scan(
+    orders: list[str] = typer.Argument(
+        ..., help="Order export(s): CSV paths, globs, or - for stdin."
+    ),
+    customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date to judge by [default: day after the last order]."
+    ),
+    status: Status = typer.Option(
+        Status.leaving, "--status", help="Which customers to list (leaving = churned + at_risk)."
+    ),
+    top: int | None = typer.Option(None, "--top", min=1, help="List only the first N."),
+    fmt: Format = typer.Option(
+        Format.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
+    csv_style: CsvStyle | None = typer.Option(
+        None, "--csv-style", help="excel-de: ';', decimal comma, BOM."
+    ),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Write unusable rows to FILE."),
+    strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """List customers who are leaving or at risk, why, and what they are worth.
+
+    Example:
+
+        winback scan examples/orders_en.csv --customers examples/customers_en.csv
+    """
+    from winback_cli.commands import ScanRequest, scan_command
+
+    with reporting():
+        request = ScanRequest(
+            orders=tuple(orders),
+            customers=customers,
+            rules=_rules(rules),
+            as_of=_parse_as_of(as_of),
+            status=status.value,
+            top=top,
+            fmt=fmt.value,
+            output=output,
+            csv_style=csv_style.value if csv_style else None,
+            rejects=rejects,
+            strict=strict,
+            force=force,
+        )
+        scan_command(request, _stdout(), _stderr())
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(DEFAULT_RULES, help="Where to write the rules file."),
+) -> None:
+    """Write a commented starter rules file (never overwrites an existing file).
+
+    Example:
+
+        winback init && winback rules check rules.yaml
+    """
+    from winback_cli.atomic import write_atomic
+    from winback_cli.rules import bundled_rules_text
+
+    with reporting():
+        if path.exists():
+            raise UsageError(
+                f"{path} already exists; edit it, or name another file: winback init other.yaml"
+            )
+        write_atomic(path, bundled_rules_text())
+        _stderr().print(f"Wrote {path}. Check it with: winback rules check {path}")
+
+
+@rules_app.command("check")
+def rules_check(
+    path: Path | None = typer.Argument(
+        None, help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+) -> None:
+    """Validate a rules file and show the effective rules.
+
+    Example:
+
+        winback rules check rules.yaml
+    """
+    from winback_cli.render import rules_table, value_table
+
+    with reporting():
+        rules, source = _rules(path)
+        console = _stdout()
+        console.print(rules_table(rules))
+        console.print(value_table(rules))
+        _stderr().print(f"{source}: OK, {len(rules.triggers)} trigger(s)")
+
+
+def main() -> None:
+    """Console-script entry point: run the app; a closed pipe ends quietly."""
+    try:
+        app()
+    except BrokenPipeError:
+        # `winback scan … | head` closes stdout early; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(ExitCode.OK)

@@ -1,0 +1,172 @@
+"""Command bodies: run a library call and send its result to the right place.
+
+Kept apart from `cli.py` so the CLI only parses arguments. A command here
+receives a frozen request and two Rich consoles (stdout for data, stderr
+for people), checks every output path before any work is written, runs
+the analysis and hands the result to `render` or `outputs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from winback_cli.errors import InputError, UsageError
+from winback_cli.rules import Rules
+
+TABLE_ROWS = 50  # rows shown in the terminal table unless --top says otherwise
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """Everything `winback scan` was asked to do."""
+
+    orders: tuple[str, ...]
+    rules: tuple[Rules, str]
+    customers: str | None = None
+    as_of: dt.date | None = None
+    status: str = "leaving"
+    top: int | None = None
+    fmt: str = "auto"
+    output: Path | None = None
+    csv_style: str | None = None
+    rejects: Path | None = None
+    strict: bool = False
+    force: bool = False
+
+
+def _format(request: ScanRequest, stdout: Console) -> str:
+    if request.fmt != "auto":
+        return request.fmt
+    if request.output is not None:
+        suffix = request.output.suffix.lower().lstrip(".")
+        return suffix if suffix in ("csv", "json", "jsonl", "xlsx") else "csv"
+    return "table" if stdout.is_terminal else "csv"
+
+
+def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None:
+    """Run the scan and write or show its result."""
+    from winback_cli.atomic import check_writable
+    from winback_cli.render import print_notes, summary_table
+    from winback_cli.scan import ScanOptions, run_scan, select
+
+    rules, source = request.rules
+    fmt = _format(request, stdout)
+    if fmt == "xlsx" and request.output is None:
+        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    targets = [p for p in (request.output, request.rejects) if p is not None]
+    check_writable(targets, force=request.force)
+
+    result = run_scan(
+        ScanOptions(
+            orders=request.orders,
+            rules=rules,
+            rules_source=source,
+            customers=request.customers,
+            as_of=request.as_of,
+        )
+    )
+    print_notes(stderr, result.notes)
+    _report_rows(result, request, stderr)
+    if request.rejects is not None:
+        _write_rejects(result.rejects, request, rules)
+    if request.strict and len(result.rejects):
+        raise InputError(_strict_message(result.rejects))
+
+    rows = select(result.table, request.status, request.top)
+    stderr.print(summary_table(result.summary, result.as_of, rules, result.orders.files))
+    if fmt == "table":
+        from winback_cli.render import customer_table
+
+        shown = rows if request.top else rows.head(TABLE_ROWS)
+        stdout.print(customer_table(shown, rules, total=len(rows)))
+        if len(shown) < len(rows):
+            stderr.print(
+                f"Showing the first {len(shown)} of {len(rows)}; use --top N, or "
+                "--format csv -o FILE for all of them."
+            )
+        return
+    _write_table(rows, fmt, request, rules, stdout)
+    if request.output is not None:
+        stderr.print(f"Wrote {len(rows):,} customers to {request.output}")
+
+
+def _csv_style(request: ScanRequest, rules: Rules) -> str:
+    return request.csv_style or rules.csv_style
+
+
+def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Console) -> None:
+    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output, write_xlsx
+
+    if fmt == "xlsx":
+        write_xlsx(
+            request.output,
+            {"customers": rows},
+            force=request.force,
+            money_columns=[
+                c
+                for c in rows.columns
+                if c.startswith(("revenue", "margin")) or c in ("aov", "returns_value")
+            ],
+        )
+        return
+    style = _csv_style(request, rules)
+    bom = request.output is not None and style == "excel-de"
+    text = {
+        "csv": lambda: to_csv(rows, style=style),
+        "json": lambda: to_json(rows),
+        "jsonl": lambda: to_jsonl(rows),
+    }[fmt]()
+    write_text_output(request.output, text, stdout.file, force=request.force, bom=bom)
+
+
+def _write_rejects(rejects, request: ScanRequest, rules: Rules) -> None:
+    from winback_cli.outputs import to_csv, write_text_output
+
+    style = _csv_style(request, rules)
+    write_text_output(
+        request.rejects,
+        to_csv(rejects, style=style),
+        None,
+        force=request.force,
+        bom=style == "excel-de",
+    )
+
+
+def _report_rows(result, request: ScanRequest, stderr: Console) -> None:
+    """Rows read = used + rejected, for orders and customers, always said."""
+    orders = result.orders
+    used = len(orders.frame)
+    rejected = len(orders.rejects)
+    where = (
+        f"; written to {request.rejects}"
+        if request.rejects
+        else ("; list them with --rejects FILE" if rejected else "")
+    )
+    stderr.print(
+        f"Orders: {orders.rows_read:,} rows read from {len(orders.files)} file(s), "
+        f"{used:,} used, {rejected:,} rejected{where}"
+    )
+    if result.customers is not None:
+        c = result.customers
+        stderr.print(
+            f"Customers: {c.rows_read:,} rows read, {len(c.frame):,} used, "
+            f"{len(c.rejects):,} rejected"
+        )
+
+
+def _strict_message(rejects) -> str:
+    lines = [
+        f"  {r.file}, row {r.row}, {r.column or 'row'}: {r.reason} ({r.value!r})"
+        for r in rejects.head(5).itertuples(index=False)
+    ]
+    more = f"\n  … and {len(rejects) - 5} more" if len(rejects) > 5 else ""
+    return (
+        f"--strict: {len(rejects)} row(s) could not be used:\n"
+        + "\n".join(lines)
+        + more
+        + "\nFix the rows, or run without --strict to skip them."
+    )

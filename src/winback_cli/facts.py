@@ -1,0 +1,233 @@
+"""Reduce order rows to per-customer facts, vectorised with numpy.
+
+This is the one place that reads order rows. Everything downstream works on
+`Facts`: one row per customer (first/last order, orders, revenue, margin,
+trailing-12-month revenue and its peak, returns, the customer's own median
+gap between orders) plus three compact aggregates the triggers need: an
+order-level table, monthly revenue per customer, and the last purchase per
+customer and category. Months are calendar months counted back from the
+as-of date, so "the last 12 months" means the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.durations import Duration
+
+DAY = np.dtype("datetime64[D]")
+
+
+def to_days(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Dates -> int64 days since 1970-01-01."""
+    return np.asarray(values, dtype="datetime64[D]").astype(np.int64)
+
+
+def day_of(timestamp: pd.Timestamp) -> int:
+    """One date -> int days since 1970-01-01."""
+    return int(np.datetime64(pd.Timestamp(timestamp).date(), "D").astype(np.int64))
+
+
+def default_as_of(order_dates: pd.Series) -> pd.Timestamp:
+    """The day after the latest order: a monthly export gives the same answer any day."""
+    return (order_dates.max() + pd.Timedelta(days=1)).normalize()
+
+
+@dataclass(frozen=True)
+class OrderTable:
+    """One row per order (purchases only; returns are lines, not orders)."""
+
+    code: np.ndarray  # customer code per order
+    day: np.ndarray  # order day (int days)
+    amount: np.ndarray  # order value
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Per-customer aggregates; `customers` is indexed by customer code order."""
+
+    as_of: pd.Timestamp
+    customers: pd.DataFrame
+    orders: OrderTable
+    monthly_revenue: np.ndarray  # (customers, months back); column 0 = month before as-of
+    month_starts: np.ndarray  # int day where each month-back bucket starts
+    categories: pd.DataFrame  # code, category, orders, last_day
+    has_cost: bool
+
+    def months_back_start(self, months: int) -> int:
+        """Day where the window of the last `months` calendar months starts."""
+        return int(
+            Duration(months, "mo").before(self.as_of).to_datetime64().astype(DAY).astype(np.int64)
+        )
+
+
+def month_starts(as_of: pd.Timestamp, first_day: int) -> np.ndarray:
+    """Start day of each calendar month counted back from as-of, far enough to cover `first_day`.
+
+    Entry k is the first day of bucket k = [as_of - (k+1) months, as_of - k months).
+    """
+    years_back = max(
+        1, (as_of.normalize() - pd.Timestamp(np.datetime64(first_day, "D"))).days // 365 + 2
+    )
+    starts = [Duration(k + 1, "mo").before(as_of) for k in range(years_back * 12)]
+    days = to_days(pd.DatetimeIndex(starts))
+    keep = int(np.searchsorted(-days, -first_day, side="right")) + 1
+    return days[: max(keep, 12)]
+
+
+def _bucket(day: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Months-back bucket of each day (starts is descending)."""
+    return np.searchsorted(-starts, -day, side="left")
+
+
+def _order_table(
+    code: np.ndarray, day: np.ndarray, amount: np.ndarray, order_id: np.ndarray | None
+) -> OrderTable:
+    """Merge line rows of one order (same customer and order id) into one order."""
+    if order_id is None:
+        return OrderTable(code, day, amount)
+    oid, _ = pd.factorize(order_id)
+    key, _ = pd.factorize(code.astype(np.int64) * (int(oid.max()) + 1) + oid)
+    n = int(key.max()) + 1 if len(key) else 0
+    order_code = np.zeros(n, dtype=code.dtype)
+    order_code[key] = code
+    order_day = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(order_day, key, day)
+    return OrderTable(order_code, order_day, np.bincount(key, weights=amount, minlength=n))
+
+
+def _median_gap(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: distinct order days, and the median gap in days between them."""
+    base = int(orders.day.min()) if len(orders.day) else 0
+    pairs = np.unique(orders.code.astype(np.int64) * 10**6 + (orders.day - base))
+    code, day = pairs // 10**6, pairs % 10**6 + base
+    n_days = np.bincount(code, minlength=n)
+    same = code[1:] == code[:-1]
+    gaps = pd.Series(np.diff(day)[same]).groupby(code[1:][same]).median()
+    median = np.full(n, np.nan)
+    median[gaps.index.to_numpy()] = gaps.to_numpy()
+    return n_days, median
+
+
+def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.DataFrame:
+    """Orders and last purchase day per customer and category."""
+    category = frame["category"].astype("str").str.strip().to_numpy()
+    has = category != ""
+    key = frame["order_id"].to_numpy() if "order_id" in frame.columns else np.arange(len(frame))
+    table = pd.DataFrame(
+        {"code": code[has], "category": category[has], "order": key[has], "day": day[has]}
+    )
+    per_order = table.drop_duplicates(["code", "category", "order"])
+    grouped = per_order.groupby(["code", "category"], sort=True)["day"]
+    return grouped.agg(orders="size", last_day="max").reset_index()
+
+
+def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:
+    """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids."""
+    frame = frame.loc[frame["order_date"] < as_of]
+    ids, uniques = pd.factorize(frame["customer_id"], sort=True)
+    code = ids.astype(np.int64)
+    n = len(uniques)
+    day = to_days(frame["order_date"])
+    amount = frame["amount"].to_numpy(dtype=float)
+    is_return = amount < 0
+    buy = ~is_return
+    order_id = frame["order_id"].to_numpy()[buy] if "order_id" in frame.columns else None
+    orders = _order_table(code[buy], day[buy], amount[buy], order_id)
+
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, orders.code, orders.day)
+    np.maximum.at(last, orders.code, orders.day)
+    has_order = np.bincount(orders.code, minlength=n) > 0
+    first = np.where(has_order, first, day.min() if len(day) else 0)
+    starts = month_starts(as_of, int(day.min()) if n else day_of(as_of) - 366)
+    bucket = _bucket(day, starts)
+    months = len(starts)
+    monthly = np.bincount(code * months + bucket, weights=amount, minlength=n * months).reshape(
+        n, months
+    )
+    as_of_day = day_of(as_of)
+    facts = _customer_table(
+        frame,
+        code,
+        n,
+        amount,
+        is_return,
+        bucket,
+        orders,
+        monthly,
+        first,
+        last,
+        has_order,
+        as_of_day,
+    )
+    cats = (
+        _categories(frame.loc[buy], code[buy], day[buy])
+        if "category" in frame.columns
+        else pd.DataFrame({"code": [], "category": [], "orders": [], "last_day": []})
+    )
+    result = Facts(as_of, facts, orders, monthly, starts, cats, "cost" in frame.columns)
+    return result, pd.Index(uniques.astype("str"), name="customer_id")
+
+
+def rolling_peak(monthly: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue of the latest `window` months and the peak of every such window.
+
+    >>> m = np.array([[1.0, 2.0, 3.0, 4.0]])  # month 0 is the latest
+    >>> rolling_peak(m, 2)
+    (array([3.]), array([7.]))
+    """
+    padded = np.concatenate([monthly, np.zeros((monthly.shape[0], window))], axis=1)
+    cumulative = np.concatenate([np.zeros((monthly.shape[0], 1)), padded.cumsum(axis=1)], axis=1)
+    sums = cumulative[:, window:] - cumulative[:, :-window]
+    sums = sums[:, : monthly.shape[1]]
+    return sums[:, 0], sums.max(axis=1)
+
+
+def _customer_table(
+    frame, code, n, amount, is_return, bucket, orders, monthly, first, last, has_order, as_of_day
+) -> pd.DataFrame:
+    n_orders = np.bincount(orders.code, minlength=n)
+    n_days, median_gap = _median_gap(orders, n)
+    revenue = np.bincount(code, weights=amount, minlength=n)
+    recent = bucket < 12
+    revenue_12m, peak_12m = rolling_peak(monthly, 12)
+    tenure_days = as_of_day - first
+    tenure_years = tenure_days / 365.25
+    years = np.maximum(tenure_years, 1.0)  # a new customer's revenue is not extrapolated
+    table = {
+        "first_order": (first.astype("datetime64[D]")),
+        "last_order": np.where(has_order, last, first).astype("datetime64[D]"),
+        "days_since_last_order": np.where(has_order, as_of_day - last, -1),
+        "orders": n_orders,
+        "order_days": n_days,
+        "median_gap_days": median_gap,
+        "revenue_total": revenue,
+        "revenue_12m": revenue_12m,
+        "revenue_12m_peak": peak_12m,
+        "revenue_per_year": revenue / years,
+        "aov": np.divide(
+            orders_sum := np.bincount(orders.code, weights=orders.amount, minlength=n),
+            np.maximum(n_orders, 1),
+        ),
+        "tenure_years": tenure_years,
+        "returns": np.bincount(code, weights=is_return.astype(float), minlength=n).astype(int),
+        "returns_value": -np.bincount(code, weights=np.where(is_return, amount, 0.0), minlength=n),
+        "has_order": has_order,
+    }
+    del orders_sum
+    if "cost" in frame.columns:
+        cost = frame["cost"].to_numpy(dtype=float)
+        known = ~np.isnan(cost)
+        margin = np.where(known, amount - np.nan_to_num(cost), 0.0)
+        table["margin_total"] = np.bincount(code, weights=margin, minlength=n)
+        table["margin_12m"] = np.bincount(code, weights=np.where(recent, margin, 0.0), minlength=n)
+        table["margin_per_year"] = table["margin_total"] / years
+    result = pd.DataFrame(table)
+    for column in ("first_order", "last_order"):
+        result[column] = result[column].astype("datetime64[s]")
+    return result

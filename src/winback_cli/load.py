@@ -1,0 +1,408 @@
+"""Load order and customer exports into typed, canonical DataFrames.
+
+This is the only module that knows about files, encodings, delimiters,
+decimal commas and header names. Downstream code sees `Orders` and
+`Customers`: canonical column names, parsed dates and numbers, identifiers
+as stripped strings. A row that cannot be used is never dropped silently:
+it goes to the rejects frame with its file, spreadsheet row, column, value
+and reason, and `rows_read == rows_used + rows_rejected` always holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.amounts import parse_amounts
+from winback_cli.columns import CUSTOMER_FIELDS, ORDER_OPTIONAL, ORDER_REQUIRED, map_columns
+from winback_cli.dates import parse_dates
+from winback_cli.errors import InputError, UsageError
+from winback_cli.rules import Rules
+from winback_cli.tables import REJECT_COLUMNS, ROW, RawTable, read_table, require_header
+
+FILE = "_file"
+# Orders dated later than this many days after today are typos, not orders.
+FUTURE_GRACE_DAYS = 1
+
+
+@dataclass(frozen=True)
+class Orders:
+    """Usable order rows (canonical columns) and what was left out."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    files: tuple[str, ...]
+    profiles: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def has_cost(self) -> bool:
+        return "cost" in self.frame.columns
+
+    @property
+    def has_category(self) -> bool:
+        return "category" in self.frame.columns
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Expand globs (for shells that do not) and keep `-` for stdin."""
+    result: list[str] = []
+    for path in paths:
+        if path != "-" and glob.has_magic(path):
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise UsageError(f"{path}: no file matches this pattern")
+            result.extend(matches)
+        else:
+            result.append(path)
+    if result.count("-") > 1:
+        raise UsageError("'-' (standard input) can be given only once")
+    return result
+
+
+class RejectLog:
+    """Collects rejected rows from several checks into one frame."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add_frame(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self._parts.append(frame.loc[:, list(REJECT_COLUMNS)])
+
+    def add(self, rows: pd.DataFrame, mask: pd.Series, column: str, values, reasons) -> None:
+        if not mask.any():
+            return
+        picked = rows.loc[mask]
+        self._parts.append(
+            pd.DataFrame(
+                {
+                    "file": picked[FILE].astype("str").to_numpy(),
+                    "row": picked[ROW].to_numpy(dtype=np.int64),
+                    "column": column,
+                    "value": pd.Series(values)[mask.to_numpy()]
+                    .astype("str")
+                    .str.slice(0, 200)
+                    .to_numpy()
+                    if not isinstance(values, str)
+                    else values,
+                    "reason": pd.Series(reasons)[mask.to_numpy()].to_numpy()
+                    if not isinstance(reasons, str)
+                    else reasons,
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        from winback_cli.tables import empty_rejects
+
+        if not self._parts:
+            return empty_rejects()
+        joined = pd.concat(self._parts, ignore_index=True)
+        return joined.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+
+
+def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, str]:
+    raw = read_table(path)
+    require_header(raw)
+    mapping = map_columns(
+        raw.headers,
+        source=raw.source,
+        wanted=ORDER_REQUIRED + ORDER_OPTIONAL,
+        required=ORDER_REQUIRED,
+        mapping=rules.columns,
+        profile=rules.profile,
+    )
+    frame = raw.frame[[*mapping.found.values(), ROW]].rename(columns=mapping.rename())
+    frame[FILE] = raw.source
+    return raw, frame, mapping.profile
+
+
+def _fill_line_items(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shopify: order fields stand only on an order's first line; copy them down."""
+    if "order_id" not in frame.columns:
+        return frame
+    for column in ("customer_id", "order_date", "status", "currency"):
+        if column in frame.columns:
+            first = (
+                frame[column]
+                .where(frame[column] != "")
+                .groupby(frame["order_id"])
+                .transform("first")
+            )
+            frame[column] = first.fillna("").astype("str")
+    # Later lines carry no amount: the order total is on the first line.
+    if "amount" in frame.columns:
+        line_no = frame.groupby("order_id").cumcount()
+        frame.loc[(line_no > 0) & (frame["amount"] == ""), "amount"] = "0"
+    return frame
+
+
+def load_orders(paths: Sequence[str], rules: Rules, *, today: dt.date | None = None) -> Orders:
+    """Read, map, parse and check order files; see the module docstring."""
+    today = today or dt.date.today()
+    frames, rejects, warnings, profiles, files = [], RejectLog(), [], [], []
+    rows_read = 0
+    for path in expand_paths(paths):
+        raw, frame, profile = _read_orders_file(path, rules)
+        if profile == "shopify":
+            frame = _fill_line_items(frame)
+        hint = "," if raw.delimiter == ";" or profile in ("german_excel", "sap") else "."
+        frame, problems = _parse_orders(frame, rules, rejects, today, hint)
+        frames.append(frame)
+        rejects.add_frame(raw.rejects)
+        warnings.extend([*raw.warnings, *problems])
+        profiles.append(profile)
+        files.append(raw.source)
+        rows_read += raw.rows_read
+    columns = sorted({c for f in frames for c in f.columns}, key=_column_order)
+    orders = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    for column in ("order_id", "category", "status"):
+        if column in orders.columns:
+            orders[column] = orders[column].fillna("").astype("str")
+    orders, duplicates = _drop_duplicates(orders, rejects)
+    if duplicates:
+        warnings.append(
+            f"{duplicates} duplicated order row(s) (same order id and values) were counted once; "
+            "see --rejects for where"
+        )
+    return Orders(
+        frame=orders.reset_index(drop=True),
+        rejects=rejects.frame(),
+        rows_read=rows_read,
+        files=tuple(files),
+        profiles=tuple(profiles),
+        warnings=tuple(warnings),
+    )
+
+
+def _column_order(name: str) -> int:
+    canonical = (*ORDER_REQUIRED, *ORDER_OPTIONAL, ROW, FILE)
+    return canonical.index(name) if name in canonical else len(canonical)
+
+
+def _parse_orders(
+    orders: pd.DataFrame, rules: Rules, rejects: RejectLog, today: dt.date, hint: str
+) -> tuple[pd.DataFrame, list[str]]:
+    warnings: list[str] = []
+    ids = orders["customer_id"].astype("str").str.strip()
+    no_id = ids == ""
+    rejects.add(orders, no_id, "customer_id", ids, "no customer id")
+    orders["customer_id"] = ids
+    if "order_id" in orders.columns:
+        orders["order_id"] = orders["order_id"].astype("str").str.strip()
+
+    dates = parse_dates(
+        orders["order_date"],
+        date_format=rules.date_format,
+        source=f"{orders[FILE].iat[0] if len(orders) else ''}, column 'order_date'",
+    )
+    bad_date = (dates.problems != "") & ~no_id
+    rejects.add(orders, bad_date, "order_date", orders["order_date"], dates.problems)
+    limit = pd.Timestamp(today + dt.timedelta(days=FUTURE_GRACE_DAYS))
+    future = (dates.values > limit) & ~bad_date & ~no_id
+    rejects.add(
+        orders,
+        future,
+        "order_date",
+        orders["order_date"],
+        f"date lies in the future (after {today.isoformat()})",
+    )
+
+    decimal = None if rules.decimal == "auto" else rules.decimal
+    amounts = parse_amounts(orders["amount"], decimal=decimal, decimal_hint=hint)
+    bad_amount = (amounts.problems != "") & ~no_id & ~bad_date & ~future
+    rejects.add(orders, bad_amount, "amount", orders["amount"], amounts.problems)
+    keep = ~(no_id | bad_date | future | bad_amount)
+
+    if "cost" in orders.columns:
+        costs = parse_amounts(orders["cost"], decimal=decimal or amounts.decimal)
+        empty_cost = orders["cost"].astype("str").str.strip() == ""
+        bad_cost = (costs.problems != "") & ~empty_cost & keep
+        rejects.add(orders, bad_cost, "cost", orders["cost"], costs.problems)
+        keep &= ~bad_cost
+        orders["cost"] = costs.values
+    keep &= ~_check_currency(orders, amounts.currencies, rules, rejects, keep)
+    if "status" in orders.columns:
+        excluded = (
+            orders["status"]
+            .astype("str")
+            .str.strip()
+            .str.casefold()
+            .isin([s.casefold() for s in rules.exclude_status])
+            & keep
+        )
+        rejects.add(
+            orders,
+            excluded,
+            "status",
+            orders["status"],
+            "order status is excluded (exclude_status in the rules)",
+        )
+        keep &= ~excluded
+
+    orders["order_date"] = dates.values
+    orders["amount"] = amounts.values
+    for column in ("quantity",):
+        if column in orders.columns:
+            orders[column] = parse_amounts(
+                orders[column], decimal=decimal or amounts.decimal
+            ).values
+    return orders.loc[keep], warnings
+
+
+def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) -> pd.Series:
+    """Rows in a currency other than the rules' one; error when it cannot be told."""
+    if "currency" in orders.columns:
+        code = orders["currency"].astype("str").str.strip().str.upper()
+        other = (code != "") & (code != rules.currency) & keep
+        rejects.add(
+            orders,
+            other,
+            "currency",
+            orders["currency"],
+            f"amount is not in {rules.currency} (currency in the rules)",
+        )
+        return other
+    foreign = sorted(set(currencies) - {rules.currency})
+    if foreign:
+        found = ", ".join(sorted(set(currencies)))
+        raise InputError(
+            f"{', '.join(orders[FILE].unique())}: amounts carry the currencies {found}, "
+            f"but the rules say amounts are in {rules.currency}. Fix: add a currency column "
+            f"and keep only one currency, or set 'currency: {foreign[0]}' in the rules"
+        )
+    return pd.Series(False, index=orders.index)
+
+
+def _drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataFrame, int]:
+    """Count an order row exported twice (same order id and values) once."""
+    if "order_id" not in orders.columns or orders.empty:
+        return orders, 0
+    key = [c for c in orders.columns if c not in (ROW, FILE)]
+    has_id = orders["order_id"] != ""
+    duplicated = orders.duplicated(subset=key, keep="first") & has_id
+    if not duplicated.any():
+        return orders, 0
+    first_row = orders.groupby(key, sort=False, dropna=False)[ROW].transform("first")
+    first_file = orders.groupby(key, sort=False, dropna=False)[FILE].transform("first")
+    reasons = "duplicate of " + first_file.astype("str") + " row " + first_row.astype("str")
+    rejects.add(orders, duplicated, "order_id", orders["order_id"], reasons)
+    return orders.loc[~duplicated], int(duplicated.sum())
+
+
+@dataclass(frozen=True)
+class Customers:
+    """One row per customer id (canonical columns first, any other column kept)."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_read: int
+    source: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+def load_customers(path: str, rules: Rules) -> Customers:
+    """Read the customer file: ids as text, flags and contract fields parsed."""
+    raw = read_table(path)
+    require_header(raw)
+    mapping = map_columns(
+        raw.headers,
+        source=raw.source,
+        wanted=CUSTOMER_FIELDS,
+        required=("customer_id",),
+        mapping=rules.columns,
+        profile="generic",
+    )
+    frame = raw.frame.rename(columns=mapping.rename())
+    frame[FILE] = raw.source
+    rejects = RejectLog()
+    rejects.add_frame(raw.rejects)
+    warnings = list(raw.warnings)
+    ids = frame["customer_id"].astype("str").str.strip()
+    frame["customer_id"] = ids
+    no_id = ids == ""
+    rejects.add(frame, no_id, "customer_id", ids, "no customer id")
+    twice = ids.duplicated(keep="first") & ~no_id
+    if twice.any():
+        first = frame.groupby("customer_id")[ROW].transform("first").astype("str")
+        rejects.add(
+            frame,
+            twice,
+            "customer_id",
+            ids,
+            "duplicate customer id (first at row " + first + "); the first row is used",
+        )
+        warnings.append(
+            f"{raw.source}: {int(twice.sum())} row(s) repeat a customer id; the first row of "
+            "each id is used, see --rejects"
+        )
+    frame = frame.loc[~(no_id | twice)].copy()
+    warnings.extend(_parse_customer_fields(frame, raw.source, rules))
+    frame = frame.drop(columns=[FILE]).set_index("customer_id", drop=False)
+    frame.index.name = None
+    return Customers(frame, rejects.frame(), raw.rows_read, raw.source, tuple(warnings))
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series, limit: int = 5) -> str:
+    rows = frame.loc[mask, ROW].head(limit).astype("str").tolist()
+    more = int(mask.sum()) - len(rows)
+    return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
+
+
+def _parse_customer_fields(frame: pd.DataFrame, source: str, rules: Rules) -> list[str]:
+    """Convert flag, date and vocabulary columns in place; return warnings."""
+    from winback_cli.vocab import (
+        normalise_contract_status,
+        normalise_language,
+        normalise_reason,
+        parse_flags,
+    )
+
+    warnings: list[str] = []
+    for column, unclear_means in (("opt_out", True), ("strategic", False)):
+        if column not in frame.columns:
+            continue
+        flags, unknown = parse_flags(frame[column])
+        if unknown.any():
+            warnings.append(
+                f"{source}: column '{column}' has values that are neither yes nor no "
+                f"(rows {_rows(frame, unknown)}); they are read as "
+                f"{'yes' if unclear_means else 'no'} to be safe. Fix: use yes/no or ja/nein"
+            )
+        frame[column] = flags.where(~unknown, unclear_means).astype(bool)
+    if "language" in frame.columns:
+        frame["language"] = normalise_language(frame["language"])
+    if "contract_status" in frame.columns:
+        status, unknown = normalise_contract_status(frame["contract_status"])
+        if unknown.any():
+            words = ", ".join(sorted(frame.loc[unknown, "contract_status"].unique())[:5])
+            warnings.append(
+                f"{source}: contract_status words not understood ({words}; rows "
+                f"{_rows(frame, unknown)}); use active, cancelled, notice_given or expired"
+            )
+        frame["contract_status"] = status
+    if "contract_end" in frame.columns:
+        text = frame["contract_end"].astype("str").str.strip()
+        dates = parse_dates(
+            text.where(text != "", "2000-01-01"),
+            date_format=rules.date_format,
+            source=f"{source}, column 'contract_end'",
+        )
+        bad = (dates.problems != "") & (text != "")
+        if bad.any():
+            warnings.append(
+                f"{source}: contract_end is not a date in rows {_rows(frame, bad)}; "
+                "those contract ends are ignored"
+            )
+        frame["contract_end"] = dates.values.where((text != "") & ~bad)
+    if "churn_reason" in frame.columns:
+        frame["churn_reason_text"] = frame["churn_reason"].astype("str")
+        frame["churn_reason"] = normalise_reason(frame["churn_reason"])
+    return warnings

@@ -1,0 +1,319 @@
+"""The rules file: typed models for triggers, value scoring and column mapping.
+
+A rules YAML is read by `yaml_source` (which keeps line numbers and refuses
+duplicate keys and Python tags) and validated here into frozen pydantic
+models. Unknown keys are errors. Durations (`6mo`), percentages (`50%`) and
+money (`200`) are parsed by the same functions the loader uses, so the YAML
+and the data speak one language. `load_rules` is the only entry point the
+CLI needs; `DEFAULT_RULES_TEXT` is the bundled, commented example.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from winback_cli.durations import Duration, parse_duration, parse_money, parse_percent
+from winback_cli.errors import RulesError
+from winback_cli.yaml_source import YamlDoc, format_validation_error, load_yaml_file, load_yaml_text
+
+Severity = Literal["churned", "at_risk"]
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return parse_duration(value)
+
+
+def _percent(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a percentage such as '50%', found a yes/no value")
+    return parse_percent(value)
+
+
+def _money(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected an amount such as 200, found a yes/no value")
+    return parse_money(value)
+
+
+DurationValue = Annotated[Duration, BeforeValidator(_duration)]
+PercentValue = Annotated[float, BeforeValidator(_percent)]
+MoneyValue = Annotated[float, BeforeValidator(_money)]
+TriggerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)]
+
+
+class StrictModel(BaseModel):
+    """Base for every rules section: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TriggerBase(StrictModel):
+    id: TriggerId
+    label: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The label if given, else the id: what tables and letters show."""
+        return self.label or self.id
+
+
+class InactiveTrigger(TriggerBase):
+    """No order for a duration."""
+
+    kind: Literal["inactive"]
+    for_: DurationValue = Field(alias="for")
+    severity: Severity = "churned"
+
+
+class RevenueDropTrigger(TriggerBase):
+    """Trailing-window revenue below a share of its peak over the customer's history."""
+
+    kind: Literal["revenue_drop"]
+    window: DurationValue = Field(default_factory=lambda: Duration(12, "mo"))
+    below: PercentValue = 0.5
+    min_peak: MoneyValue = 0.0
+    severity: Severity = "at_risk"
+
+    @field_validator("window")
+    @classmethod
+    def _whole_months(cls, value: Duration) -> Duration:
+        if value.unit not in ("mo", "y"):
+            raise ValueError(
+                f"window must be calendar months or years (e.g. '12mo'), found '{value}'; "
+                "the peak is tracked month by month"
+            )
+        return value
+
+
+class CategoryLapseTrigger(TriggerBase):
+    """A regularly bought category not bought for a duration while other orders go on."""
+
+    kind: Literal["category_lapse"]
+    min_orders: int = Field(default=3, ge=1)
+    for_: DurationValue = Field(alias="for", default_factory=lambda: Duration(4, "mo"))
+    severity: Severity = "at_risk"
+
+
+class OverdueTrigger(TriggerBase):
+    """Days since the last order exceed factor x the customer's own median gap."""
+
+    kind: Literal["overdue"]
+    factor: float = Field(default=2.0, gt=0)
+    min_orders: int = Field(default=4, ge=2)
+    severity: Severity = "at_risk"
+
+
+class BasketShrinkTrigger(TriggerBase):
+    """Average order value in the recent window below a share of the window before."""
+
+    kind: Literal["basket_shrink"]
+    window: DurationValue = Field(default_factory=lambda: Duration(6, "mo"))
+    below: PercentValue = 0.7
+    min_orders: int = Field(default=2, ge=1)
+    severity: Severity = "at_risk"
+
+
+class FrequencyDropTrigger(TriggerBase):
+    """Orders in the recent window below a share of the window before."""
+
+    kind: Literal["frequency_drop"]
+    window: DurationValue = Field(default_factory=lambda: Duration(6, "mo"))
+    below: PercentValue = 0.5
+    min_orders: int = Field(default=3, ge=1)
+    severity: Severity = "at_risk"
+
+
+ContractStatus = Literal["cancelled", "notice_given", "expired"]
+
+
+class ContractTrigger(TriggerBase):
+    """Contract cancelled, cancellation announced, or the end date passed or near."""
+
+    kind: Literal["contract"]
+    statuses: tuple[ContractStatus, ...] = ("cancelled", "notice_given", "expired")
+    ends_within: DurationValue | None = None
+    severity: Severity = "churned"
+
+
+class FieldTrigger(TriggerBase):
+    """A declarative condition on one customer column (never evaluated as code)."""
+
+    kind: Literal["field"]
+    column: str = Field(min_length=1)
+    equals: str | float | None = None
+    in_: tuple[str | float, ...] | None = Field(default=None, alias="in")
+    is_true: bool | None = None
+    less_than: float | None = None
+    greater_than: float | None = None
+    severity: Severity = "churned"
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> FieldTrigger:
+        given = [
+            name
+            for name in ("equals", "in_", "is_true", "less_than", "greater_than")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "a field trigger needs exactly one condition of equals, in, is_true, "
+                f"less_than, greater_than; found {len(given)}"
+            )
+        return self
+
+
+Trigger = Annotated[
+    InactiveTrigger
+    | RevenueDropTrigger
+    | CategoryLapseTrigger
+    | OverdueTrigger
+    | BasketShrinkTrigger
+    | FrequencyDropTrigger
+    | ContractTrigger
+    | FieldTrigger,
+    Field(discriminator="kind"),
+]
+
+TRIGGER_KINDS = (
+    "inactive",
+    "revenue_drop",
+    "category_lapse",
+    "overdue",
+    "basket_shrink",
+    "frequency_drop",
+    "contract",
+    "field",
+)
+
+ValueBasis = Literal["revenue_per_year", "revenue_12m", "peak_12m", "margin_per_year"]
+ScoreComponent = Literal[
+    "revenue_12m", "revenue_per_year", "margin_per_year", "orders", "tenure_years", "strategic"
+]
+
+
+class ValueRules(StrictModel):
+    """How customer value is scored and when a win-back is worth it."""
+
+    basis: ValueBasis = "revenue_per_year"
+    segments: dict[str, PercentValue] = Field(default_factory=lambda: {"A": 0.8, "B": 0.15})
+    min_value_per_year: MoneyValue = 200.0
+    weights: dict[ScoreComponent, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {
+            "revenue_per_year": 0.4,
+            "margin_per_year": 0.3,
+            "orders": 0.1,
+            "tenure_years": 0.1,
+            "strategic": 0.1,
+        }
+    )
+    strategic_always_worth: bool = True
+    not_worth_reasons: tuple[str, ...] = ("moved", "closed")
+
+    @field_validator("segments")
+    @classmethod
+    def _segments_fit(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("give at least one segment, e.g. {A: 80%, B: 15%}")
+        if sum(value.values()) > 1.0 + 1e-9:
+            raise ValueError(f"segment shares add up to more than 100% ({sum(value.values()):.0%})")
+        return value
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, value: dict[str, float]) -> dict[str, float]:
+        if not any(weight > 0 for weight in value.values()):
+            raise ValueError("at least one weight must be above 0")
+        return value
+
+
+Profile = Literal["auto", "generic", "shopify", "woocommerce", "sap", "german_excel"]
+
+
+class Rules(StrictModel):
+    """The whole rules file."""
+
+    profile: Profile = "auto"
+    columns: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
+    date_format: str | None = None
+    decimal: Literal["auto", ",", "."] = "auto"
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    locale: str = "en_US"
+    csv_style: Literal["standard", "excel-de"] = "standard"
+    exclude_status: tuple[str, ...] = (
+        "cancelled",
+        "canceled",
+        "storniert",
+        "failed",
+        "voided",
+    )
+    triggers: tuple[Trigger, ...] = ()
+    value: ValueRules = Field(default_factory=ValueRules)
+
+    @field_validator("triggers")
+    @classmethod
+    def _unique_ids(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        seen: set[str] = set()
+        for trigger in value:
+            if trigger.id in seen:
+                raise ValueError(f"trigger id '{trigger.id}' is used twice; ids must be unique")
+            seen.add(trigger.id)
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError) as exc:
+            raise ValueError(f"unknown locale '{value}'; use e.g. de_DE or en_US") from exc
+        return value
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def rules_from_doc(doc: YamlDoc) -> Rules:
+    """Validate a parsed YAML document into `Rules`, naming YAML lines on error."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise RulesError(
+            f"{doc.source}, line 1: expected a mapping of sections (columns:, triggers:, value:), "
+            f"found {type(data).__name__}"
+        )
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, doc) from None
+
+
+def bundled_rules_text() -> str:
+    """The commented default rules shipped with the package."""
+    return resources.files("winback_cli").joinpath("data/rules.example.yaml").read_text("utf-8")
+
+
+def load_rules(path: Path | None) -> tuple[Rules, str]:
+    """Load rules from `path`, or the bundled defaults when `path` is None.
+
+    Returns the rules and a description of where they came from.
+    """
+    if path is None:
+        doc = load_yaml_text(bundled_rules_text(), "bundled default rules")
+        return rules_from_doc(doc), "bundled default rules"
+    return rules_from_doc(load_yaml_file(path)), str(path)

@@ -1,0 +1,254 @@
+"""`winback scan` as a library call: files in, one row per customer out.
+
+`run_scan` loads the exports, reduces them to facts, runs the triggers,
+scores value and decides who is worth winning back. It returns a
+`ScanResult` (the customer table with stable columns, a summary, the
+rejects and notes for people); it prints nothing. The column order of the
+table is the documented output contract of every format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.errors import InputError
+from winback_cli.facts import compute_facts, default_as_of
+from winback_cli.load import Customers, Orders, load_customers, load_orders
+from winback_cli.rules import Rules
+from winback_cli.triggers import evaluate
+from winback_cli.value import abc_segments, basis_values, decide, value_score
+
+# The stable output columns, in order; customer-file columns follow them.
+CORE_COLUMNS = (
+    "customer_id",
+    "name",
+    "status",
+    "triggers",
+    "evidence",
+    "segment",
+    "value_score",
+    "worth_winning_back",
+    "decision_reason",
+    "strategic",
+    "opt_out",
+    "first_order",
+    "last_order",
+    "days_since_last_order",
+    "orders",
+    "revenue_total",
+    "revenue_12m",
+    "revenue_12m_peak",
+    "revenue_per_year",
+    "margin_12m",
+    "margin_per_year",
+    "aov",
+    "tenure_years",
+    "returns",
+    "returns_value",
+    "median_gap_days",
+)
+STATUS_ORDER = {"churned": 0, "at_risk": 1, "active": 2}
+STATUS_CHOICES = ("leaving", "churned", "at_risk", "active", "all")
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What to scan and how; the CLI builds this from its arguments."""
+
+    orders: tuple[str, ...]
+    rules: Rules
+    rules_source: str
+    customers: str | None = None
+    as_of: dt.date | None = None
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    customers: int
+    churned: int
+    at_risk: int
+    active: int
+    revenue_12m_leaving: float
+    revenue_per_year_leaving: float
+    worth_winning_back: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    table: pd.DataFrame  # every customer, ranked by value
+    summary: ScanSummary
+    as_of: dt.date
+    orders: Orders
+    customers: Customers | None
+    notes: tuple[str, ...]  # warnings and remarks for people, in order
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        parts = [self.orders.rejects]
+        if self.customers is not None:
+            parts.append(self.customers.rejects)
+        return pd.concat(parts, ignore_index=True)
+
+
+def select(table: pd.DataFrame, status: str, top: int | None) -> pd.DataFrame:
+    """Rows with the wanted status (`leaving` = churned and at risk), first `top`."""
+    if status == "leaving":
+        table = table.loc[table["status"] != "active"]
+    elif status != "all":
+        table = table.loc[table["status"] == status]
+    return table.head(top) if top else table
+
+
+def run_scan(options: ScanOptions) -> ScanResult:
+    """Load, compute facts, trigger, score; see the module docstring."""
+    rules = options.rules
+    orders = load_orders(options.orders, rules, today=options.today)
+    customers = load_customers(options.customers, rules) if options.customers else None
+    notes = [*orders.warnings, *(customers.warnings if customers else ())]
+    if orders.frame.empty:
+        raise InputError(
+            f"{', '.join(orders.files)}: no usable order rows "
+            f"({orders.rows_read} read, {len(orders.rejects)} rejected); see --rejects"
+        )
+    as_of = (
+        pd.Timestamp(options.as_of) if options.as_of else default_as_of(orders.frame["order_date"])
+    )
+    later = int((orders.frame["order_date"] >= as_of).sum())
+    if later:
+        notes.append(
+            f"{later} order row(s) dated on or after the as-of date {as_of.date()} "
+            "were not considered"
+        )
+    facts, ids = compute_facts(orders.frame, as_of)
+    if not len(ids):
+        raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
+    people = _people(ids, customers)
+    evaluation = evaluate(
+        rules.triggers, facts, people, customer_source=customers.source if customers else None
+    )
+    notes.extend(evaluation.skipped)
+    table = _assemble(facts, ids, people, evaluation, rules)
+    only_returns = int((~table["has_order"]).sum())
+    if only_returns:
+        notes.append(
+            f"{only_returns} customer(s) have only returns/credit notes before the "
+            "as-of date and were not scanned"
+        )
+    table = table.loc[table["has_order"]].drop(columns=["has_order"])
+    if customers is not None:
+        notes.extend(_coverage_notes(ids, customers))
+    table = _rank(table)
+    return ScanResult(table, _summarise(table), as_of.date(), orders, customers, tuple(notes))
+
+
+def _people(ids: pd.Index, customers: Customers | None) -> pd.DataFrame:
+    """Customer-file columns aligned to the facts rows; `_known` marks a match."""
+    if customers is None:
+        return pd.DataFrame({"_known": np.zeros(len(ids), dtype=bool)})
+    frame = customers.frame.drop(columns=["_row"], errors="ignore")
+    aligned = frame.reindex(ids.astype("str"))
+    aligned["_known"] = ids.isin(frame.index)
+    return aligned.reset_index(drop=True)
+
+
+def _display_name(people: pd.DataFrame) -> pd.Series:
+    """Company, else first + last name, else the `name` column."""
+    empty = pd.Series("", index=people.index)
+
+    def text(column: str) -> pd.Series:
+        return people[column].fillna("").astype("str").str.strip() if column in people else empty
+
+    person = (text("first_name") + " " + text("last_name")).str.strip()
+    person = person.where(person != "", text("name"))
+    return text("company").where(text("company") != "", person)
+
+
+def _assemble(facts, ids, people, evaluation, rules: Rules) -> pd.DataFrame:
+    table = facts.customers.copy()
+    table.insert(0, "customer_id", ids.to_numpy())
+    table["name"] = _display_name(people)
+    table["status"] = evaluation.status
+    fired = evaluation.fired
+    ids_text = pd.Series("", index=table.index, dtype=object)
+    evidence = pd.Series("", index=table.index, dtype=object)
+    for trigger_id in fired.columns:
+        hit = fired[trigger_id].to_numpy()
+        sep = np.where(ids_text != "", "; ", "")
+        ids_text = ids_text.where(~hit, ids_text + sep + trigger_id)
+        sep = np.where(evidence != "", " | ", "")
+        evidence = evidence.where(
+            ~hit, evidence + sep + trigger_id + ": " + evaluation.evidence[trigger_id]
+        )
+    table["triggers"] = ids_text.astype("str")
+    table["evidence"] = evidence.astype("str")
+    for column in ("strategic", "opt_out"):
+        table[column] = people[column].fillna(False).astype(bool) if column in people else False
+    if "churn_reason" in people:
+        table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
+    table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
+    table["value_score"] = value_score(table, rules.value, facts.has_cost)
+    worth, reason = decide(table, table["status"], rules)
+    table["worth_winning_back"] = worth
+    table["decision_reason"] = reason
+    extra = [c for c in people.columns if not c.startswith("_") and c not in table.columns]
+    for column in extra:
+        table[column] = people[column].to_numpy()
+    core = [c for c in CORE_COLUMNS if c in table.columns]
+    return table[[*core, *[c for c in table.columns if c not in core]]]
+
+
+def _rank(table: pd.DataFrame) -> pd.DataFrame:
+    """Most valuable first; ties by customer id so output is stable."""
+    return table.sort_values(
+        ["value_score", "customer_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _coverage_notes(ids: pd.Index, customers: Customers) -> list[str]:
+    notes = []
+    unknown = int((~ids.isin(customers.frame.index)).sum())
+    if unknown:
+        notes.append(
+            f"{unknown} customer(s) with orders are not in {customers.source}; "
+            "they are scanned without names, opt-outs or contracts"
+        )
+    silent = int((~customers.frame.index.isin(ids)).sum())
+    if silent:
+        notes.append(
+            f"{silent} customer(s) in {customers.source} have no orders before the "
+            "as-of date and were not scanned"
+        )
+    return notes
+
+
+def _summarise(table: pd.DataFrame) -> ScanSummary:
+    counts = table["status"].value_counts()
+    leaving = table["status"] != "active"
+    return ScanSummary(
+        customers=len(table),
+        churned=int(counts.get("churned", 0)),
+        at_risk=int(counts.get("at_risk", 0)),
+        active=int(counts.get("active", 0)),
+        revenue_12m_leaving=float(table.loc[leaving, "revenue_12m"].sum()),
+        revenue_per_year_leaving=float(table.loc[leaving, "revenue_per_year"].sum()),
+        worth_winning_back=int(table["worth_winning_back"].fillna(False).sum()),
+    )
+
+
+def parse_status(value: str) -> str:
+    """Validate a --status choice (kept here so the CLI stays thin)."""
+    if value not in STATUS_CHOICES:
+        raise ValueError(f"--status must be one of {', '.join(STATUS_CHOICES)}")
+    return value
+
+
+def columns_for_output(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table as written to files: dates as dates, booleans as booleans."""
+    out = table if columns is None else table[list(columns)]
+    return out.reset_index(drop=True)

@@ -1,0 +1,218 @@
+"""Read one delimited text file into a DataFrame of strings, losing nothing.
+
+Every cell stays text (`00042`, `NA` and `03.04.2024` arrive as written);
+typed conversion happens per column in `load`. The reader decodes leniently
+(UTF-8 with or without BOM, else cp1252 with a warning), detects the
+delimiter, and uses pyarrow's multi-threaded CSV parser. Rows with the
+wrong number of fields are not dropped: they come back as rejects with
+their line. Each kept row carries the row number a spreadsheet shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from winback_cli.errors import ColumnError, InputError
+from winback_cli.sniff import decode_bytes, detect_delimiter
+
+ROW = "_row"  # spreadsheet row number of each record (header is row 1)
+BLOCK_SIZE = 8 << 20
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's cells as text, with where each row came from."""
+
+    source: str
+    frame: pd.DataFrame  # text columns named by header, plus ROW
+    headers: tuple[str, ...]
+    rejects: pd.DataFrame  # file, row, column, value, reason
+    blank_rows: int
+    delimiter: str = ","
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + len(self.rejects)
+
+
+REJECT_COLUMNS = ("file", "row", "column", "value", "reason")
+
+
+def empty_rejects() -> pd.DataFrame:
+    """A rejects frame with no rows and the stable columns."""
+    return pd.DataFrame(
+        {name: pd.Series(dtype="int64" if name == "row" else "str") for name in REJECT_COLUMNS}
+    )
+
+
+def read_bytes(path: str) -> tuple[bytes, str]:
+    """Bytes of `path` (or stdin for `-`) and the name to use in messages."""
+    if path == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(path).read_bytes(), path
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file; name the CSV file(s)") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+
+
+def _header(text: str, delimiter: str, source: str) -> tuple[list[str], list[str]]:
+    """Parse the header record; return cleaned names and warnings."""
+    try:
+        names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (StopIteration, csv.Error) as exc:
+        raise InputError(f"{source}, row 1: cannot read the header row ({exc})") from None
+    names = [name.strip() for name in names]
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    cleaned: list[str] = []
+    for position, name in enumerate(names, start=1):
+        if not name:
+            name = f"column_{position}"
+        if name in seen:
+            first = seen[name]
+            new = f"{name} ({position})"
+            warnings.append(
+                f"{source}: header '{name}' appears twice (columns {first} and {position}); "
+                f"the second is read as '{new}'"
+            )
+            name = new
+        seen.setdefault(name, position)
+        cleaned.append(name)
+    return cleaned, warnings
+
+
+def _parse(body: bytes, names: list[str], delimiter: str, source: str) -> tuple[pa.Table, list]:
+    bad: list = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(row)
+        return "skip"
+
+    def attempt(block_size: int) -> pa.Table:
+        bad.clear()
+        return pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_size),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+
+    try:
+        try:
+            return attempt(BLOCK_SIZE), bad
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            # One field is larger than a block: read the file as one block.
+            return attempt(len(body) + 1), bad
+    except pa.ArrowInvalid as exc:
+        raise InputError(
+            f"{source}: cannot be parsed as '{delimiter}'-delimited text ({exc}); "
+            "check for unbalanced quotes"
+        ) from None
+
+
+def _locate(text: str, rows: list) -> list[int]:
+    """Line numbers of rejected raw rows, found by their text in order."""
+    lines: list[int] = []
+    cursor = 0
+    for row in rows:
+        position = text.find(row.text, cursor)
+        if position < 0:
+            position = text.find(row.text)
+        if position < 0:
+            lines.append(0)
+            continue
+        lines.append(text.count("\n", 0, position) + 1)
+        cursor = position + len(row.text)
+    return lines
+
+
+def read_table(path: str) -> RawTable:
+    """Read a delimited text file; see the module docstring."""
+    data, source = read_bytes(path)
+    decoded = decode_bytes(data, source)
+    text = decoded.text
+    if not text.strip():
+        raise InputError(f"{source}: the file is empty; export it again with a header row")
+    delimiter = detect_delimiter(text, source)
+    names, warnings = _header(text, delimiter, source)
+    body = text.encode("utf-8")
+    table, bad = _parse(body, names, delimiter, source)
+    frame = table.to_pandas()
+    if frame.empty and not bad:
+        warnings.append(f"{source}: has a header row but no data rows")
+    blank = np.zeros(len(frame), dtype=bool)
+    if len(frame.columns):
+        blank = (frame[names] == "").all(axis=1).to_numpy()
+    # Spreadsheet row numbers: header is row 1; skipped invalid rows still take a row.
+    bad_lines = sorted(_locate(text, bad))
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    for line in bad_lines:
+        rows[rows >= line] += 1
+    frame[ROW] = rows
+    frame = frame.loc[~blank].reset_index(drop=True)
+    frame = _drop_empty_unnamed(frame, names)
+    rejects = (
+        pd.DataFrame(
+            {
+                "file": source,
+                "row": np.array(bad_lines, dtype=np.int64),
+                "column": "",
+                "value": [row.text[:200] for row in bad],
+                "reason": [
+                    f"has {row.actual_columns} fields, expected {row.expected_columns}"
+                    for row in bad
+                ],
+            }
+        )
+        if bad
+        else empty_rejects()
+    )
+    warnings = [*decoded.warnings, *warnings]
+    headers = tuple(c for c in frame.columns if c != ROW)
+    return RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, tuple(warnings))
+
+
+def _drop_empty_unnamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Drop columns without a header whose cells are all empty (trailing `;;`)."""
+    empty = [
+        name
+        for position, name in enumerate(names, start=1)
+        if name == f"column_{position}" and (frame[name] == "").all()
+    ]
+    return frame.drop(columns=empty)
+
+
+def require_header(raw: RawTable) -> None:
+    """Refuse a file whose first row looks like data rather than a header."""
+    looks_like_data = [h for h in raw.headers if any(ch.isdigit() for ch in h)]
+    if raw.headers and len(looks_like_data) == len(raw.headers):
+        raise ColumnError(
+            f"{raw.source}, row 1: the first row looks like data "
+            f"({', '.join(raw.headers[:4])}), not a header; add a header row"
+        )

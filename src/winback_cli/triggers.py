@@ -1,0 +1,307 @@
+"""Churn triggers: small, named, pure functions of the facts, registered by kind.
+
+Each trigger kind is a function `(trigger, facts, people) -> (fired, evidence)`
+over all customers at once: `fired` is a boolean array, `evidence` a string
+array that a person can check ("last order 2025-03-02, 266 days before
+2025-11-24"), empty where the trigger did not fire. `people` holds the
+customer-file columns aligned with the facts rows (empty when no customer
+file was given). `evaluate` runs a rules file's triggers and derives each
+customer's status: the worst severity fired, `active` when none fired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.errors import RulesError
+from winback_cli.facts import Facts, day_of, rolling_peak
+
+TriggerFn = Callable[..., tuple[np.ndarray, np.ndarray]]
+KINDS: dict[str, TriggerFn] = {}
+SEVERITY_RANK = {"active": 0, "at_risk": 1, "churned": 2}
+
+
+def register(kind: str) -> Callable[[TriggerFn], TriggerFn]:
+    """Make a trigger function available under its YAML `kind:`."""
+
+    def add(function: TriggerFn) -> TriggerFn:
+        KINDS[kind] = function
+        return function
+
+    return add
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D")
+
+
+def _money(values: np.ndarray) -> np.ndarray:
+    return np.array([f"{v:,.2f}" for v in values], dtype=object)
+
+
+def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
+    """Concatenate text parts element-wise, keeping only fired rows."""
+    text = np.full(len(fired), "", dtype=object)
+    count = int(fired.sum())
+    if count:
+        joined = np.full(count, "", dtype=object)
+        for part in parts:
+            piece = part[fired].astype(str) if isinstance(part, np.ndarray) else str(part)
+            joined = joined + np.asarray(piece, dtype=object)
+        text[fired] = joined
+    return text
+
+
+def _window(facts: Facts, duration) -> tuple[np.ndarray, np.ndarray, str]:
+    """Order counts and sums in the recent window and in the window before it."""
+    as_of = day_of(facts.as_of)
+    start = day_of(duration.before(facts.as_of))
+    earlier = day_of(duration.before(duration.before(facts.as_of)))
+    n = len(facts.customers)
+    o = facts.orders
+    recent = (o.day >= start) & (o.day < as_of)
+    before = (o.day >= earlier) & (o.day < start)
+    counts = np.stack([np.bincount(o.code[m], minlength=n) for m in (recent, before)])
+    sums = np.stack(
+        [np.bincount(o.code[m], weights=o.amount[m], minlength=n) for m in (recent, before)]
+    )
+    return counts, sums, str(duration)
+
+
+@register("inactive")
+def inactive(trigger, facts: Facts, people: pd.DataFrame):
+    cutoff = day_of(trigger.for_.before(facts.as_of))
+    last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    fired = facts.customers["has_order"].to_numpy() & (last < cutoff)
+    days = facts.customers["days_since_last_order"].to_numpy()
+    evidence = _join(
+        fired,
+        "last order ",
+        _dates(last),
+        ", ",
+        days,
+        f" days before {facts.as_of.date()} (limit {trigger.for_})",
+    )
+    return fired, evidence
+
+
+@register("revenue_drop")
+def revenue_drop(trigger, facts: Facts, people: pd.DataFrame):
+    months = trigger.window.amount * (12 if trigger.window.unit == "y" else 1)
+    current, peak = rolling_peak(facts.monthly_revenue, months)
+    fired = (peak > max(trigger.min_peak, 0.0)) & (current < trigger.below * peak)
+    share = np.divide(current, peak, out=np.zeros_like(current), where=peak > 0)
+    evidence = _join(
+        fired,
+        f"revenue of the last {trigger.window} ",
+        _money(current),
+        " is ",
+        np.round(share * 100).astype(int),
+        "% of its peak ",
+        _money(peak),
+        f" (limit {trigger.below:.0%})",
+    )
+    return fired, evidence
+
+
+@register("category_lapse")
+def category_lapse(trigger, facts: Facts, people: pd.DataFrame):
+    cutoff = day_of(trigger.for_.before(facts.as_of))
+    last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    cats = facts.categories
+    lapsed = cats.loc[(cats["orders"] >= trigger.min_orders) & (cats["last_day"] < cutoff)]
+    lapsed = lapsed.loc[last[lapsed["code"].to_numpy()] >= cutoff]
+    n = len(facts.customers)
+    fired = np.zeros(n, dtype=bool)
+    evidence = np.full(n, "", dtype=object)
+    if len(lapsed):
+        text = (
+            "stopped buying '"
+            + lapsed["category"].astype("str")
+            + "' ("
+            + lapsed["orders"].astype("str")
+            + " orders, last "
+            + pd.Series(_dates(lapsed["last_day"].to_numpy()), index=lapsed.index)
+            + f") while still ordering; limit {trigger.for_}"
+        )
+        joined = text.groupby(lapsed["code"]).agg("; ".join)
+        fired[joined.index.to_numpy()] = True
+        evidence[joined.index.to_numpy()] = joined.to_numpy()
+    return fired, evidence
+
+
+@register("overdue")
+def overdue(trigger, facts: Facts, people: pd.DataFrame):
+    table = facts.customers
+    gap = table["median_gap_days"].to_numpy()
+    since = table["days_since_last_order"].to_numpy()
+    enough = (table["order_days"].to_numpy() >= trigger.min_orders) & (gap > 0)
+    fired = enough & (since > trigger.factor * np.nan_to_num(gap, nan=np.inf))
+    ratio = np.divide(since, gap, out=np.zeros(len(gap)), where=enough)
+    evidence = _join(
+        fired,
+        since,
+        " days since the last order, usually every ",
+        np.round(np.nan_to_num(gap)).astype(int),
+        " days (",
+        np.round(ratio, 1),
+        f"x; limit {trigger.factor:g}x)",
+    )
+    return fired, evidence
+
+
+@register("basket_shrink")
+def basket_shrink(trigger, facts: Facts, people: pd.DataFrame):
+    counts, sums, label = _window(facts, trigger.window)
+    enough = (counts >= trigger.min_orders).all(axis=0)
+    aov = np.divide(sums, np.maximum(counts, 1))
+    fired = enough & (aov[1] > 0) & (aov[0] < trigger.below * aov[1])
+    evidence = _join(
+        fired,
+        "average order ",
+        _money(aov[0]),
+        f" in the last {label} vs ",
+        _money(aov[1]),
+        f" in the {label} before (limit {trigger.below:.0%})",
+    )
+    return fired, evidence
+
+
+@register("frequency_drop")
+def frequency_drop(trigger, facts: Facts, people: pd.DataFrame):
+    counts, _, label = _window(facts, trigger.window)
+    fired = (counts[1] >= trigger.min_orders) & (counts[0] < trigger.below * counts[1])
+    evidence = _join(
+        fired,
+        counts[0],
+        f" orders in the last {label} vs ",
+        counts[1],
+        f" in the {label} before (limit {trigger.below:.0%})",
+    )
+    return fired, evidence
+
+
+@register("contract")
+def contract(trigger, facts: Facts, people: pd.DataFrame):
+    n = len(facts.customers)
+    fired = np.zeros(n, dtype=bool)
+    evidence = np.full(n, "", dtype=object)
+    if "contract_status" in people.columns:
+        status = people["contract_status"].fillna("").astype("str").to_numpy()
+        hit = np.isin(status, list(trigger.statuses))
+        evidence = _join(hit, "contract status ", status)
+        fired |= hit
+    if "contract_end" in people.columns:
+        end = people["contract_end"].to_numpy().astype("datetime64[D]")
+        known = ~np.isnat(end)
+        end_day = np.where(known, end.astype(np.int64), np.iinfo(np.int64).max)
+        as_of = day_of(facts.as_of)
+        limit = day_of(trigger.ends_within.after(facts.as_of)) if trigger.ends_within else None
+        passed = known & (end_day < as_of) & ("expired" in trigger.statuses)
+        soon = (
+            known & (end_day >= as_of) & (end_day <= limit)
+            if limit is not None
+            else np.zeros(n, dtype=bool)
+        )
+        text = np.where(passed, "contract ended ", "contract ends ").astype(object)
+        hit = (passed | soon) & ~fired
+        evidence = np.where(
+            hit,
+            _join(
+                hit,
+                text,
+                _dates(np.where(known, end_day, 0)),
+                np.where(soon, " (within " + str(trigger.ends_within) + ")", "").astype(object),
+            ),
+            evidence,
+        )
+        fired |= hit
+    return fired, evidence
+
+
+@register("field")
+def field(trigger, facts: Facts, people: pd.DataFrame):
+    from winback_cli.amounts import parse_amounts
+    from winback_cli.vocab import fold, parse_flags
+
+    values = people[trigger.column].fillna("").astype("str")
+    if trigger.is_true is not None:
+        flags, unknown = parse_flags(values)
+        fired = (flags == trigger.is_true) & ~unknown & (values.str.strip() != "")
+    elif trigger.less_than is not None or trigger.greater_than is not None:
+        numbers = parse_amounts(values).values
+        fired = (
+            numbers < trigger.less_than
+            if trigger.less_than is not None
+            else numbers > trigger.greater_than
+        )
+    else:
+        wanted = [trigger.equals] if trigger.in_ is None else list(trigger.in_)
+        fired = fold(values).isin([str(w).strip().casefold() for w in wanted])
+    fired = fired.to_numpy(dtype=bool) & people["_known"].to_numpy(dtype=bool)
+    evidence = _join(fired, f"{trigger.column} = '", values.to_numpy(dtype=object), "'")
+    return fired, evidence
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Which triggers fired for whom, and the resulting status."""
+
+    fired: pd.DataFrame  # one bool column per trigger id
+    evidence: pd.DataFrame  # one text column per trigger id
+    status: np.ndarray
+    skipped: tuple[str, ...]  # notes on triggers that could not run
+
+
+def needs_customers(trigger) -> tuple[str, ...]:
+    """Customer columns a trigger reads; empty for order-only triggers."""
+    if trigger.kind == "field":
+        return (trigger.column,)
+    if trigger.kind == "contract":
+        return ("contract_status", "contract_end")
+    return ()
+
+
+def evaluate(
+    triggers, facts: Facts, people: pd.DataFrame, *, customer_source: str | None
+) -> Evaluation:
+    """Run every trigger; a trigger whose inputs are missing is skipped with a note."""
+    fired, evidence, skipped = {}, {}, []
+    rank = np.zeros(len(facts.customers), dtype=np.int8)
+    for trigger in triggers:
+        needed = needs_customers(trigger)
+        if needed and customer_source is None:
+            skipped.append(
+                f"trigger '{trigger.id}' ({trigger.kind}) skipped: it needs a "
+                "customer file (--customers)"
+            )
+            continue
+        if needed and not any(column in people.columns for column in needed):
+            if trigger.kind == "field":
+                raise RulesError(
+                    f"trigger '{trigger.id}' reads the column '{trigger.column}', which "
+                    f"{customer_source} does not have. Fix: map it under columns: or correct "
+                    f"the column name. Columns found: "
+                    f"{', '.join(c for c in people.columns if not c.startswith('_'))}"
+                )
+            skipped.append(
+                f"trigger '{trigger.id}' ({trigger.kind}) skipped: "
+                f"{customer_source} has no {' or '.join(needed)} column"
+            )
+            continue
+        hit, text = KINDS[trigger.kind](trigger, facts, people)
+        fired[trigger.id] = hit
+        evidence[trigger.id] = text
+        rank = np.maximum(rank, np.where(hit, SEVERITY_RANK[trigger.severity], 0))
+    names = np.array(["active", "at_risk", "churned"], dtype=object)
+    index = facts.customers.index
+    return Evaluation(
+        pd.DataFrame(fired, index=index),
+        pd.DataFrame(evidence, index=index),
+        names[rank],
+        tuple(skipped),
+    )

@@ -1,0 +1,166 @@
+"""The benchmark generator writes valid, documented, reproducible order exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"bench_{name}"] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load("generate_orders")
+bench = _load("bench_scan")
+END = dt.date(2025, 10, 31)
+
+
+def _generate(tmp: Path, name: str, *extra: str) -> Path:
+    out = tmp / name
+    gen.main(["--orders", "2000", "--out", str(out), *extra])
+    return out
+
+
+@pytest.fixture(scope="module")
+def en_file(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("en"), "orders.csv", "--seed", "7")
+
+
+@pytest.fixture(scope="module")
+def en(en_file) -> pd.DataFrame:
+    return pd.read_csv(en_file, dtype=str, keep_default_na=False)
+
+
+def test_en_file_has_the_documented_columns_and_formats(en_file, en):
+    assert en_file.read_text(encoding="utf-8").splitlines()[0] == ",".join(gen.EN_COLUMNS)
+    assert len(en) == 2000
+    assert en["order_id"].str.fullmatch(r"O\d{7}").all()
+    assert en["order_id"].is_unique
+    assert en["customer_id"].str.fullmatch(r"C\d{6}").all()
+    assert en["customer_id"].nunique() == 100  # orders / 20 by default
+    assert en["order_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert en["amount"].str.fullmatch(r"-?\d+\.\d{2}").all()
+    assert en["cost"].str.fullmatch(r"-?\d+\.\d{2}").all()
+    assert en["quantity"].str.fullmatch(r"-?\d+").all()
+    assert 6 <= en["category"].nunique() <= 12
+
+
+def test_rows_run_in_date_order_within_the_requested_years(en):
+    dates = pd.to_datetime(en["order_date"])
+    assert dates.is_monotonic_increasing
+    assert en["order_id"].is_monotonic_increasing
+    assert dates.max() <= pd.Timestamp(END)
+    assert dates.min() >= pd.Timestamp(END) - pd.DateOffset(years=3, days=2)
+
+
+def test_cost_is_a_share_of_the_amount(en):
+    amount, cost = en["amount"].astype(float), en["cost"].astype(float)
+    share = cost / amount
+    assert share.between(0.54, 0.76).all()
+
+
+def test_credit_notes_are_negative_copies_of_earlier_orders(en):
+    amount, qty = en["amount"].astype(float), en["quantity"].astype(int)
+    notes = en[amount < 0]
+    assert 40 <= len(notes) <= 80  # ~3 %
+    assert (qty[amount < 0] < 0).all() and (qty[amount > 0] > 0).all()
+    sales = en[amount > 0].assign(value=amount[amount > 0])
+    for _, note in notes.iterrows():
+        earlier = sales[
+            (sales["customer_id"] == note["customer_id"])
+            & (sales["category"] == note["category"])
+            & (sales["order_date"] <= note["order_date"])
+        ]
+        assert (earlier["value"] >= -float(note["amount"]) - 0.01).any()
+    full = {(r.customer_id, r.amount) for r in sales.itertuples()}
+    assert any((n.customer_id, n.amount.lstrip("-")) in full for n in notes.itertuples())
+
+
+def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path, en_file):
+    again = _generate(tmp_path, "again.csv", "--seed", "7")
+    other = _generate(tmp_path, "other.csv", "--seed", "8")
+    assert again.read_bytes() == en_file.read_bytes()
+    assert other.read_bytes() != en_file.read_bytes()
+
+
+def _de_number(text: pd.Series) -> pd.Series:
+    return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False).astype(float)
+
+
+def test_de_style_is_a_german_excel_export_of_the_same_orders(tmp_path, en):
+    path = _generate(tmp_path, "orders_de.csv", "--seed", "7", "--style", "de")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    de = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert list(de.columns) == gen.DE_COLUMNS
+    assert de["Belegdatum"].str.fullmatch(r"\d{2}\.\d{2}\.\d{4}").all()
+    money = r"-?(\d+|\d{1,3}(\.\d{3})+),\d{2}"
+    assert de["Nettobetrag"].str.fullmatch(money).all()
+    assert de["Nettobetrag"].str.contains(r"\d\.\d{3},").any()  # some with a thousands dot
+    assert (_de_number(de["Nettobetrag"]) == en["amount"].astype(float)).all()
+    assert (_de_number(de["Wareneinsatz"]) == en["cost"].astype(float)).all()
+    iso = pd.to_datetime(de["Belegdatum"], format="%d.%m.%Y").dt.strftime("%Y-%m-%d")
+    assert (iso == en["order_date"]).all()
+    assert (de["Kundennummer"] == en["customer_id"]).all()
+
+
+def test_parquet_holds_the_same_orders_typed(tmp_path, en):
+    path = _generate(tmp_path, "orders.parquet", "--seed", "7", "--parquet")
+    table = pd.read_parquet(path)
+    assert list(table.columns) == gen.EN_COLUMNS
+    assert str(table["amount"].dtype) == "float64"
+    assert table["order_date"].iloc[0] == dt.date.fromisoformat(en["order_date"].iloc[0])
+    assert (table["amount"].to_numpy() == en["amount"].astype(float).to_numpy()).all()
+    assert (table["customer_id"] == en["customer_id"]).all()
+
+
+def test_more_customers_than_orders_is_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        gen.main(["--orders", "10", "--customers", "50", "--out", str(tmp_path / "x.csv")])
+
+
+@given(st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=50), st.booleans())
+def test_money_text_reads_back_as_the_same_cents(cents, dotted):
+    values = np.array(cents, dtype=np.int64)
+    en_text = pd.Series(gen._money(values, "en", None).to_pylist())
+    assert ((en_text.astype(float) * 100).round() == values).all()
+    dots = np.full(len(values), dotted)
+    de_text = pd.Series(gen._money(values, "de", dots).to_pylist())
+    assert de_text.str.fullmatch(r"-?(\d+|\d{1,3}(\.\d{3})+),\d{2}").all()
+    assert ((_de_number(de_text) * 100).round() == values).all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(orders=st.integers(40, 400), ratio=st.integers(2, 30), seed=st.integers(0, 2**16))
+def test_any_size_gives_exactly_the_requested_rows_and_customers(
+    tmp_path_factory, orders, ratio, seed
+):
+    out = tmp_path_factory.mktemp("h") / "o.csv"
+    spec = gen.Spec(orders=orders, customers=max(1, orders // ratio), end=END, seed=seed)
+    gen.generate(spec, out)
+    table = pd.read_csv(out, dtype=str)
+    assert len(table) == orders
+    assert table["customer_id"].nunique() == spec.customers
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", table["order_date"].max())
+
+
+@pytest.mark.parametrize(
+    ("text", "n"), [("20k", 20_000), ("1m", 1_000_000), ("2.5M", 2_500_000), ("5000", 5000)]
+)
+def test_bench_sizes_read_like_people_write_them(text, n):
+    assert bench.parse_size(text) == n
