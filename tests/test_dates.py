@@ -143,7 +143,7 @@ def test_slashed_dates_that_never_tell_the_order_are_refused():
 
 
 def test_slashed_dates_in_both_orders_are_refused():
-    with pytest.raises(AmbiguousDateError, match="'31/01/2025'.*'01/31/2025'"):
+    with pytest.raises(AmbiguousDateError, match=r"'31/01/2025'.*'01/31/2025'"):
         parse_dates(column("31/01/2025", "01/31/2025"), source="orders.csv")
 
 
@@ -170,7 +170,7 @@ def test_date_format_with_offsets_keeps_the_day_as_written():
 
 @pytest.mark.parametrize("date_format", ["%Q", "date", "%d/%m"])
 def test_unusable_date_format_is_a_rules_error(date_format):
-    with pytest.raises(RulesError, match="orders.csv"):
+    with pytest.raises(RulesError, match=r"orders\.csv"):
         parse_dates(column("07.10.2025"), date_format=date_format, source="orders.csv")
 
 

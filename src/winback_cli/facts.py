@@ -52,6 +52,7 @@ class Facts:
     as_of: pd.Timestamp
     customers: pd.DataFrame
     orders: OrderTable
+    returns: OrderTable  # one row per return/credit-note line (amount < 0)
     monthly_revenue: np.ndarray  # (customers, months back); column 0 = month before as-of
     month_starts: np.ndarray  # int day where each month-back bucket starts
     categories: pd.DataFrame  # code, category, orders, last_day
@@ -170,7 +171,8 @@ def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.I
         if "category" in frame.columns
         else pd.DataFrame({"code": [], "category": [], "orders": [], "last_day": []})
     )
-    result = Facts(as_of, facts, orders, monthly, starts, cats, "cost" in frame.columns)
+    returns = OrderTable(code[is_return], day[is_return], amount[is_return])
+    result = Facts(as_of, facts, orders, returns, monthly, starts, cats, "cost" in frame.columns)
     return result, pd.Index(uniques.astype("str"), name="customer_id")
 
 

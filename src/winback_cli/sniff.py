@@ -113,7 +113,7 @@ def _counts_per_line(sample: str, delimiter: str, complete: bool) -> list[int]:
             continue
         if position >= end and not complete:
             break  # the sample cut this line short
-        if count or sample[line_start:position].strip():
+        if count or sample[line_start:position].strip(" "):  # a tab may be the delimiter
             counts.append(count)
         if position >= end:
             break

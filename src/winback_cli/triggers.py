@@ -1,12 +1,14 @@
 """Churn triggers: small, named, pure functions of the facts, registered by kind.
 
-Each trigger kind is a function `(trigger, facts, people) -> (fired, evidence)`
+Each trigger kind is a function `(trigger, context) -> (fired, evidence)`
 over all customers at once: `fired` is a boolean array, `evidence` a string
 array that a person can check ("last order 2025-03-02, 266 days before
-2025-11-24"), empty where the trigger did not fire. `people` holds the
-customer-file columns aligned with the facts rows (empty when no customer
-file was given). `evaluate` runs a rules file's triggers and derives each
-customer's status: the worst severity fired, `active` when none fired.
+2025-11-24"), empty where the trigger did not fire. The context holds the
+facts, the customer-file columns aligned with the facts rows (`people`,
+empty when no customer file was given), the locale's money format and,
+when the lifetime-value model ran, its per-customer scores. `evaluate` runs
+a rules file's triggers and derives each customer's status: the worst
+severity fired, `active` when none fired.
 """
 
 from __future__ import annotations
@@ -17,10 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from winback_cli.amounts import parse_amounts
 from winback_cli.errors import RulesError
 from winback_cli.facts import Facts, day_of, rolling_peak
+from winback_cli.vocab import fold, parse_flags
 
 TriggerFn = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What trigger functions may read."""
+
+    facts: Facts
+    people: pd.DataFrame
+    money: Callable[[float], str] = "{:,.2f}".format
+    clv: pd.DataFrame | None = None  # p_alive, clv, ... aligned with the facts rows
+
+
 KINDS: dict[str, TriggerFn] = {}
 SEVERITY_RANK = {"active": 0, "at_risk": 1, "churned": 2}
 
@@ -39,8 +55,16 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(days.astype("datetime64[D]"), unit="D")
 
 
-def _money(values: np.ndarray) -> np.ndarray:
-    return np.array([f"{v:,.2f}" for v in values], dtype=object)
+@dataclass(frozen=True)
+class _Money:
+    """Amounts to format only where a trigger fired (formatting all would be slow)."""
+
+    values: np.ndarray
+    format: Callable[[float], str]
+
+
+def _money(ctx: Context, values: np.ndarray) -> _Money:
+    return _Money(values, ctx.money)
 
 
 def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
@@ -50,7 +74,12 @@ def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
     if count:
         joined = np.full(count, "", dtype=object)
         for part in parts:
-            piece = part[fired].astype(str) if isinstance(part, np.ndarray) else str(part)
+            if isinstance(part, _Money):
+                piece = np.array([part.format(v) for v in part.values[fired]], dtype=object)
+            elif isinstance(part, np.ndarray):
+                piece = part[fired].astype(str)
+            else:
+                piece = str(part)
             joined = joined + np.asarray(piece, dtype=object)
         text[fired] = joined
     return text
@@ -73,7 +102,8 @@ def _window(facts: Facts, duration) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 @register("inactive")
-def inactive(trigger, facts: Facts, people: pd.DataFrame):
+def inactive(trigger, ctx: Context):
+    facts = ctx.facts
     cutoff = day_of(trigger.for_.before(facts.as_of))
     last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     fired = facts.customers["has_order"].to_numpy() & (last < cutoff)
@@ -90,7 +120,8 @@ def inactive(trigger, facts: Facts, people: pd.DataFrame):
 
 
 @register("revenue_drop")
-def revenue_drop(trigger, facts: Facts, people: pd.DataFrame):
+def revenue_drop(trigger, ctx: Context):
+    facts = ctx.facts
     months = trigger.window.amount * (12 if trigger.window.unit == "y" else 1)
     current, peak = rolling_peak(facts.monthly_revenue, months)
     fired = (peak > max(trigger.min_peak, 0.0)) & (current < trigger.below * peak)
@@ -98,18 +129,19 @@ def revenue_drop(trigger, facts: Facts, people: pd.DataFrame):
     evidence = _join(
         fired,
         f"revenue of the last {trigger.window} ",
-        _money(current),
+        _money(ctx, current),
         " is ",
         np.round(share * 100).astype(int),
         "% of its peak ",
-        _money(peak),
+        _money(ctx, peak),
         f" (limit {trigger.below:.0%})",
     )
     return fired, evidence
 
 
 @register("category_lapse")
-def category_lapse(trigger, facts: Facts, people: pd.DataFrame):
+def category_lapse(trigger, ctx: Context):
+    facts = ctx.facts
     cutoff = day_of(trigger.for_.before(facts.as_of))
     last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     cats = facts.categories
@@ -135,7 +167,8 @@ def category_lapse(trigger, facts: Facts, people: pd.DataFrame):
 
 
 @register("overdue")
-def overdue(trigger, facts: Facts, people: pd.DataFrame):
+def overdue(trigger, ctx: Context):
+    facts = ctx.facts
     table = facts.customers
     gap = table["median_gap_days"].to_numpy()
     since = table["days_since_last_order"].to_numpy()
@@ -155,7 +188,8 @@ def overdue(trigger, facts: Facts, people: pd.DataFrame):
 
 
 @register("basket_shrink")
-def basket_shrink(trigger, facts: Facts, people: pd.DataFrame):
+def basket_shrink(trigger, ctx: Context):
+    facts = ctx.facts
     counts, sums, label = _window(facts, trigger.window)
     enough = (counts >= trigger.min_orders).all(axis=0)
     aov = np.divide(sums, np.maximum(counts, 1))
@@ -163,16 +197,17 @@ def basket_shrink(trigger, facts: Facts, people: pd.DataFrame):
     evidence = _join(
         fired,
         "average order ",
-        _money(aov[0]),
+        _money(ctx, aov[0]),
         f" in the last {label} vs ",
-        _money(aov[1]),
+        _money(ctx, aov[1]),
         f" in the {label} before (limit {trigger.below:.0%})",
     )
     return fired, evidence
 
 
 @register("frequency_drop")
-def frequency_drop(trigger, facts: Facts, people: pd.DataFrame):
+def frequency_drop(trigger, ctx: Context):
+    facts = ctx.facts
     counts, _, label = _window(facts, trigger.window)
     fired = (counts[1] >= trigger.min_orders) & (counts[0] < trigger.below * counts[1])
     evidence = _join(
@@ -186,7 +221,8 @@ def frequency_drop(trigger, facts: Facts, people: pd.DataFrame):
 
 
 @register("contract")
-def contract(trigger, facts: Facts, people: pd.DataFrame):
+def contract(trigger, ctx: Context):
+    facts, people = ctx.facts, ctx.people
     n = len(facts.customers)
     fired = np.zeros(n, dtype=bool)
     evidence = np.full(n, "", dtype=object)
@@ -224,10 +260,8 @@ def contract(trigger, facts: Facts, people: pd.DataFrame):
 
 
 @register("field")
-def field(trigger, facts: Facts, people: pd.DataFrame):
-    from winback_cli.amounts import parse_amounts
-    from winback_cli.vocab import fold, parse_flags
-
+def field(trigger, ctx: Context):
+    people = ctx.people
     values = people[trigger.column].fillna("").astype("str")
     if trigger.is_true is not None:
         flags, unknown = parse_flags(values)
@@ -267,10 +301,17 @@ def needs_customers(trigger) -> tuple[str, ...]:
 
 
 def evaluate(
-    triggers, facts: Facts, people: pd.DataFrame, *, customer_source: str | None
+    triggers,
+    facts: Facts,
+    people: pd.DataFrame,
+    *,
+    customer_source: str | None,
+    money: Callable[[float], str] = "{:,.2f}".format,
+    clv: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Run every trigger; a trigger whose inputs are missing is skipped with a note."""
     fired, evidence, skipped = {}, {}, []
+    context = Context(facts, people, money, clv)
     rank = np.zeros(len(facts.customers), dtype=np.int8)
     for trigger in triggers:
         needed = needs_customers(trigger)
@@ -293,7 +334,13 @@ def evaluate(
                 f"{customer_source} has no {' or '.join(needed)} column"
             )
             continue
-        hit, text = KINDS[trigger.kind](trigger, facts, people)
+        if trigger.kind == "p_alive" and clv is None:
+            skipped.append(
+                f"trigger '{trigger.id}' (p_alive) skipped: the lifetime-value "
+                "model could not be fitted on this data"
+            )
+            continue
+        hit, text = KINDS[trigger.kind](trigger, context)
         fired[trigger.id] = hit
         evidence[trigger.id] = text
         rank = np.maximum(rank, np.where(hit, SEVERITY_RANK[trigger.severity], 0))
