@@ -78,6 +78,8 @@ def test_a_column_may_mix_formats():
         ("", "empty date"),
         ("  ", "empty date"),
         ("foo", "not a date: 'foo'"),
+        ("Tag", "not a date: 'Tag'"),
+        ("T 09:50", "not a date: 'T 09:50'"),
         ("2025-10-07 25:00", "not a date: '2025-10-07 25:00'"),
         ("2025-10-07 soon", "not a date: '2025-10-07 soon'"),
         ("07.10.2025.", "not a date: '07.10.2025.'"),

@@ -106,15 +106,13 @@ def parse_number(text: str, decimal: Separator | None = ".") -> float:
         raise ValueError(
             f"cannot read {text!r} as a number ({result.problems.iloc[0]}); write it like {example}"
         )
-    if (
-        decimal is None
-        and parse_amounts(column, decimal_hint=",").values.iloc[0] != (result.values.iloc[0])
-    ):
+    number = float(result.values.iloc[0])
+    if decimal is None and parse_amounts(column, decimal_hint=",").values.iloc[0] != number:
         raise ValueError(
             f"{text!r} is ambiguous: the separator may mark thousands or decimals; "
             "write it without a thousands separator and with decimals, e.g. 1000.00"
         )
-    return float(result.values.iloc[0])
+    return number
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
@@ -145,7 +143,9 @@ def _maybe(present: frozenset[int], needles: Iterable[str]) -> list[str]:
     return [needle for needle in needles if set(needle.encode()) <= present]
 
 
-def _parse_plain(text: pa.Array, present: frozenset[int], decimal: Separator | None, hint):
+def _parse_plain(
+    text: pa.Array, present: frozenset[int], decimal: Separator | None, hint: Separator
+) -> tuple[pa.Array, str] | None:
     """Fast path for columns of bare numbers like `-12.5` or `1234,56`; None if not plain."""
     if not present <= set(b"0123456789.,-"):
         return None

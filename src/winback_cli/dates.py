@@ -86,6 +86,8 @@ def parse_dates(
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     parsed = _parse_tokens(encoded.dictionary, source)
     kinds = parsed.kinds[codes]
+    blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    kinds = np.where(blank, EMPTY, np.where(kinds == EMPTY, NOT_A_DATE, kinds))  # like "Tag"
     if stamp_ok is not None:
         kinds = np.where((kinds == OK) & ~stamp_ok, NOT_A_DATE, kinds)
     days = np.where(kinds == OK, parsed.days[codes], np.datetime64("NaT"))
@@ -229,10 +231,9 @@ def _formats_by_use(labels: np.ndarray, counts: np.ndarray) -> tuple[str, ...]:
 def _parse_with_format(values: pd.Series, text: pa.Array, fmt: str, source: str) -> DateResult:
     """Every value in the user's strptime format; offsets are dropped, not applied."""
     core = fmt.replace("%z", "").strip()
-    if "%z" in fmt:
-        text = pc.replace_substring_regex(text, _OFFSET, "")
     _check_format(core, fmt, source)
-    encoded = pc.dictionary_encode(text)
+    bare = pc.replace_substring_regex(text, _OFFSET, "") if "%z" in fmt else text
+    encoded = pc.dictionary_encode(bare)
     uniques = pd.Series(encoded.dictionary, dtype="str")
     stamps = pd.to_datetime(uniques, format=core, errors="coerce")
     if stamps.dt.tz is not None:
@@ -253,16 +254,16 @@ def _parse_with_format(values: pd.Series, text: pa.Array, fmt: str, source: str)
 
 def _check_format(core: str, fmt: str, source: str) -> None:
     """A format without day, month and year, or that cannot read back its own output."""
+    where = f"{source}: " if source else ""
     if not (re.search("%[Yy]", core) and re.search("%[mbB]", core) and "%d" in core):
         raise RulesError(
-            f"{source + ': ' if source else ''}date_format {fmt!r} needs a day (%d), "
-            'a month (%m) and a year (%Y); write it like "%d/%m/%Y" or "%m/%d/%Y"'
+            f"{where}date_format {fmt!r} needs a day (%d), a month (%m) and a year (%Y); "
+            'write it like "%d/%m/%Y" or "%m/%d/%Y"'
         )
     sample = dt.datetime(2025, 10, 7, 9, 50, 26)
     try:
         pd.to_datetime(pd.Series([sample.strftime(core)]), format=core)
     except (ValueError, TypeError) as error:
-        where = f"{source}: " if source else ""
         raise RulesError(
             f"{where}date_format {fmt!r} is not a usable strptime format ({error}); "
             'write it like "%d/%m/%Y" or "%Y-%m-%d %H:%M"'
@@ -271,31 +272,16 @@ def _check_format(core: str, fmt: str, source: str) -> None:
 
 def _problems(text: pa.Array, kinds: np.ndarray, years: np.ndarray, unreadable: str) -> pa.Array:
     """One reason per value ("" when fine), quoting the value as written."""
-    large = _LARGE
-    problems = pc.fill_null(pa.nulls(len(kinds), large), "")
-    if not (kinds != OK).any():
+    problems = pc.fill_null(pa.nulls(len(kinds), _LARGE), "")
+    if (kinds == OK).all():
         return problems
     shown = pc.utf8_slice_codeunits(text, 0, 40)
-
-    def quoted(before, after="'"):
-        return pc.binary_join_element_wise(
-            before if isinstance(before, pa.Array) else pa.scalar(before, large),
-            shown,
-            pa.scalar(after, large),
-            pa.scalar("", large),
-        )
-
     messages = {
-        EMPTY: lambda: pa.scalar("empty date", large),
-        NOT_A_DATE: lambda: quoted(unreadable),
-        IMPOSSIBLE: lambda: quoted("impossible date '"),
-        IMPLAUSIBLE: lambda: quoted(
-            pc.binary_join_element_wise(
-                pa.scalar("implausible year ", large),
-                pc.cast(pa.array(years), large),
-                pa.scalar(" in '", large),
-                pa.scalar("", large),
-            )
+        EMPTY: lambda: pa.scalar("empty date", _LARGE),
+        NOT_A_DATE: lambda: _join(unreadable, shown, "'"),
+        IMPOSSIBLE: lambda: _join("impossible date '", shown, "'"),
+        IMPLAUSIBLE: lambda: _join(
+            "implausible year ", pc.cast(pa.array(years), _LARGE), " in '", shown, "'"
         ),
     }
     for kind, message in messages.items():
@@ -303,6 +289,12 @@ def _problems(text: pa.Array, kinds: np.ndarray, years: np.ndarray, unreadable: 
         if mask.any():
             problems = pc.if_else(pa.array(mask), message(), problems)
     return problems
+
+
+def _join(*parts: str | pa.Array) -> pa.Array:
+    """Concatenate texts and text arrays value by value."""
+    arrow = [pa.scalar(part, _LARGE) if isinstance(part, str) else part for part in parts]
+    return pc.binary_join_element_wise(*arrow, pa.scalar("", _LARGE))
 
 
 def _result(values: pd.Series, days: np.ndarray, problems: pa.Array, formats) -> DateResult:

@@ -40,27 +40,19 @@ def customer_table(rows: pd.DataFrame, rules, total: int) -> Table:
     """Customers ranked by value, with status, triggers and evidence."""
     fmt = money_formatter(rules.locale, rules.currency)
     shown = f"{len(rows):,} of {total:,}" if len(rows) < total else f"{total:,}"
-    table = Table(title=f"customers by value ({shown})", title_justify="left", expand=False)
-    for name, justify in (
-        ("#", "right"),
-        ("customer", "left"),
-        ("status", "left"),
-        ("seg", "center"),
-        ("score", "right"),
-        ("revenue/yr", "right"),
-        ("last order", "left"),
-        ("win back?", "left"),
-        ("why", "left"),
-    ):
-        table.add_column(name, justify=justify, overflow="fold")
+    table = Table(title=f"customers by value ({shown})", title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("customer", min_width=14, ratio=2)
+    table.add_column("status", no_wrap=True)
+    table.add_column("seg", justify="center", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("revenue/yr", justify="right", no_wrap=True)
+    table.add_column("last order", no_wrap=True)
+    table.add_column("why / decision", ratio=5, min_width=24)
     for position, row in enumerate(rows.itertuples(index=False), start=1):
-        worth = row.worth_winning_back
-        verdict = "—" if pd.isna(worth) else ("yes" if worth else "no")
         who = Text(str(row.customer_id), style="bold")
         if row.name:
             who.append("\n" + str(row.name), style="")
-        why = Text(str(row.evidence) or "no trigger fired")
-        why.append("\n→ " + str(row.decision_reason), style="dim")
         table.add_row(
             str(position),
             who,
@@ -69,10 +61,22 @@ def customer_table(rows: pd.DataFrame, rules, total: int) -> Table:
             f"{row.value_score:.0f}",
             fmt(row.revenue_per_year),
             str(pd.Timestamp(row.last_order).date()),
-            verdict,
-            why,
+            _why(row),
         )
     return table
+
+
+def _why(row) -> Text:
+    """One line per fired trigger, then the win-back decision."""
+    evidence = str(row.evidence)
+    text = Text("\n".join(evidence.split(" | ")) if evidence else "no trigger fired")
+    worth = row.worth_winning_back
+    if pd.isna(worth):
+        return text
+    verdict, style = ("win back: ", "green") if worth else ("leave: ", "red")
+    text.append("\n" + verdict, style=f"bold {style}")
+    text.append(str(row.decision_reason), style="dim")
+    return text
 
 
 def print_notes(console: Console, notes: Iterable[str]) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from winback_cli.errors import InputError
 from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Customers, Orders, load_customers, load_orders
+from winback_cli.money import money_formatter
 from winback_cli.rules import Rules
 from winback_cli.triggers import evaluate
 from winback_cli.value import abc_segments, basis_values, decide, value_score
@@ -40,10 +41,12 @@ CORE_COLUMNS = (
     "last_order",
     "days_since_last_order",
     "orders",
+    "order_days",
     "revenue_total",
     "revenue_12m",
     "revenue_12m_peak",
     "revenue_per_year",
+    "margin_total",
     "margin_12m",
     "margin_per_year",
     "aov",
@@ -130,7 +133,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
         raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
     people = _people(ids, customers)
     evaluation = evaluate(
-        rules.triggers, facts, people, customer_source=customers.source if customers else None
+        rules.triggers,
+        facts,
+        people,
+        customer_source=customers.source if customers else None,
+        money=money_formatter(rules.locale, rules.currency),
     )
     notes.extend(evaluation.skipped)
     table = _assemble(facts, ids, people, evaluation, rules)
@@ -199,6 +206,9 @@ def _assemble(facts, ids, people, evaluation, rules: Rules) -> pd.DataFrame:
     extra = [c for c in people.columns if not c.startswith("_") and c not in table.columns]
     for column in extra:
         table[column] = people[column].to_numpy()
+    money = [c for c in table.columns if c.startswith(("revenue", "margin")) or c == "aov"]
+    table[money] = table[money].round(2)
+    table[["returns_value", "tenure_years"]] = table[["returns_value", "tenure_years"]].round(2)
     core = [c for c in CORE_COLUMNS if c in table.columns]
     return table[[*core, *[c for c in table.columns if c not in core]]]
 

@@ -1,0 +1,30 @@
+"""The code base passes ruff (lint and format), and the README documents every output column."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from winback_cli.scan import CORE_COLUMNS
+
+from .conftest import ROOT
+
+RUFF = shutil.which("ruff")
+PATHS = ["src", "tests", "bench", "examples"]
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is installed with the test extra")
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
+def test_ruff(args):
+    done = subprocess.run(
+        [RUFF, *args, *PATHS], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_output_column_is_documented():
+    readme = (ROOT / "README.md").read_text()
+    missing = [c for c in CORE_COLUMNS if f"`{c}`" not in readme]
+    assert not missing, f"document these columns in README.md: {missing}"
