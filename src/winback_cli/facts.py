@@ -115,15 +115,19 @@ def _median_gap(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.DataFrame:
     """Orders and last purchase day per customer and category."""
-    category = frame["category"].astype("str").str.strip().to_numpy()
-    has = category != ""
-    key = frame["order_id"].to_numpy() if "order_id" in frame.columns else np.arange(len(frame))
-    table = pd.DataFrame(
-        {"code": code[has], "category": category[has], "order": key[has], "day": day[has]}
-    )
-    per_order = table.drop_duplicates(["code", "category", "order"])
-    grouped = per_order.groupby(["code", "category"], sort=True)["day"]
-    return grouped.agg(orders="size", last_day="max").reset_index()
+    category = frame["category"].astype("str").str.strip()
+    cat, names = pd.factorize(category)
+    has = category.to_numpy() != ""
+    if "order_id" in frame.columns:
+        order = pd.factorize(frame["order_id"])[0]
+    else:
+        order = np.arange(len(frame))
+    table = pd.DataFrame({"code": code[has], "cat": cat[has], "order": order[has], "day": day[has]})
+    per_order = table.drop_duplicates(["code", "cat", "order"])
+    grouped = per_order.groupby(["code", "cat"], sort=True)["day"]
+    result = grouped.agg(orders="size", last_day="max").reset_index()
+    result.insert(1, "category", np.asarray(names, dtype=object)[result.pop("cat").to_numpy()])
+    return result
 
 
 def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:

@@ -285,16 +285,26 @@ def _drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataF
     """Count an order row exported twice (same order id and values) once."""
     if "order_id" not in orders.columns or orders.empty:
         return orders, 0
+    # Only rows whose order id repeats can be duplicates; check the rest cheaply.
+    repeated = orders["order_id"].duplicated(keep=False) & (orders["order_id"] != "")
+    if not repeated.any():
+        return orders, 0
+    candidates = orders.loc[repeated]
     key = [c for c in orders.columns if c not in (ROW, FILE)]
-    has_id = orders["order_id"] != ""
-    duplicated = orders.duplicated(subset=key, keep="first") & has_id
+    duplicated = candidates.duplicated(subset=key, keep="first")
     if not duplicated.any():
         return orders, 0
-    first_row = orders.groupby(key, sort=False, dropna=False)[ROW].transform("first")
-    first_file = orders.groupby(key, sort=False, dropna=False)[FILE].transform("first")
-    reasons = "duplicate of " + first_file.astype("str") + " row " + first_row.astype("str")
-    rejects.add(orders, duplicated, "order_id", orders["order_id"], reasons)
-    return orders.loc[~duplicated], int(duplicated.sum())
+    groups = candidates.groupby(key, sort=False, dropna=False)
+    reasons = (
+        "duplicate of "
+        + groups[FILE].transform("first").astype("str")
+        + " row "
+        + groups[ROW].transform("first").astype("str")
+    )
+    rejects.add(candidates, duplicated, "order_id", candidates["order_id"], reasons)
+    drop = pd.Series(False, index=orders.index)
+    drop[candidates.index[duplicated.to_numpy()]] = True
+    return orders.loc[~drop], int(duplicated.sum())
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,14 @@ class FieldTrigger(TriggerBase):
         return self
 
 
+class PAliveTrigger(TriggerBase):
+    """The lifetime-value model's probability that the customer is still active is low."""
+
+    kind: Literal["p_alive"]
+    below: PercentValue = 0.3
+    severity: Severity = "at_risk"
+
+
 Trigger = Annotated[
     InactiveTrigger
     | RevenueDropTrigger
@@ -184,7 +192,8 @@ Trigger = Annotated[
     | BasketShrinkTrigger
     | FrequencyDropTrigger
     | ContractTrigger
-    | FieldTrigger,
+    | FieldTrigger
+    | PAliveTrigger,
     Field(discriminator="kind"),
 ]
 
@@ -197,11 +206,18 @@ TRIGGER_KINDS = (
     "frequency_drop",
     "contract",
     "field",
+    "p_alive",
 )
 
 ValueBasis = Literal["revenue_per_year", "revenue_12m", "peak_12m", "margin_per_year"]
 ScoreComponent = Literal[
-    "revenue_12m", "revenue_per_year", "margin_per_year", "orders", "tenure_years", "strategic"
+    "revenue_12m",
+    "revenue_per_year",
+    "margin_per_year",
+    "orders",
+    "tenure_years",
+    "strategic",
+    "clv",
 ]
 
 
@@ -211,6 +227,8 @@ class ValueRules(StrictModel):
     basis: ValueBasis = "revenue_per_year"
     segments: dict[str, PercentValue] = Field(default_factory=lambda: {"A": 0.8, "B": 0.15})
     min_value_per_year: MoneyValue = 200.0
+    # Expected lifetime value (clv: section) below which a win-back is not worth it.
+    min_clv: MoneyValue | None = None
     weights: dict[ScoreComponent, Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: {
             "revenue_per_year": 0.4,
@@ -240,6 +258,23 @@ class ValueRules(StrictModel):
         return value
 
 
+class ClvRules(StrictModel):
+    """The lifetime-value model (BG/NBD or MBG/NBD with Gamma-Gamma spend)."""
+
+    enabled: bool = True
+    # MBG/NBD by default: under BG/NBD a one-time buyer is alive forever (p_alive 1).
+    model: Literal["bgnbd", "mbgnbd"] = "mbgnbd"
+    time_unit: Literal["day", "week", "month"] = "week"
+    horizon: DurationValue = Field(default_factory=lambda: Duration(12, "mo"))
+    discount_rate: PercentValue = 0.10
+    value: Literal["margin", "revenue"] = "margin"
+
+    @property
+    def unit_days(self) -> float:
+        """Days in one model time unit (a month is 365.25 / 12 days)."""
+        return {"day": 1.0, "week": 7.0, "month": 365.25 / 12}[self.time_unit]
+
+
 Profile = Literal["auto", "generic", "shopify", "woocommerce", "sap", "german_excel"]
 
 
@@ -262,6 +297,7 @@ class Rules(StrictModel):
     )
     triggers: tuple[Trigger, ...] = ()
     value: ValueRules = Field(default_factory=ValueRules)
+    clv: ClvRules = Field(default_factory=ClvRules)
 
     @field_validator("triggers")
     @classmethod

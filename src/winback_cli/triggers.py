@@ -160,9 +160,14 @@ def category_lapse(trigger, ctx: Context):
             + pd.Series(_dates(lapsed["last_day"].to_numpy()), index=lapsed.index)
             + f") while still ordering; limit {trigger.for_}"
         )
-        joined = text.groupby(lapsed["code"]).agg("; ".join)
-        fired[joined.index.to_numpy()] = True
-        evidence[joined.index.to_numpy()] = joined.to_numpy()
+        codes = lapsed["code"].to_numpy()  # sorted: facts.categories is grouped by code
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        pieces = text.to_numpy(dtype=object)
+        later = np.ones(len(pieces), dtype=bool)
+        later[starts] = False
+        pieces[later] = "; " + pieces[later]
+        fired[codes[starts]] = True
+        evidence[codes[starts]] = np.add.reduceat(pieces, starts)
     return fired, evidence
 
 
@@ -278,6 +283,22 @@ def field(trigger, ctx: Context):
         fired = fold(values).isin([str(w).strip().casefold() for w in wanted])
     fired = fired.to_numpy(dtype=bool) & people["_known"].to_numpy(dtype=bool)
     evidence = _join(fired, f"{trigger.column} = '", values.to_numpy(dtype=object), "'")
+    return fired, evidence
+
+
+@register("p_alive")
+def probability_alive(trigger, ctx: Context):
+    scores = ctx.clv
+    alive = scores["p_alive"].to_numpy(dtype=float)
+    fired = np.nan_to_num(alive, nan=1.0) < trigger.below
+    due = scores["expected_next_order"].to_numpy().astype("datetime64[D]")
+    evidence = _join(
+        fired,
+        "probability still active ",
+        np.round(np.nan_to_num(alive) * 100).astype(int),
+        f"% (limit {trigger.below:.0%}); expected next order ",
+        np.datetime_as_string(due, unit="D"),
+    )
     return fired, evidence
 
 

@@ -1,0 +1,239 @@
+"""Lifetime value from the facts: fit the purchase and spend models, score every customer.
+
+Glue between `facts` and the model maths of `clv_model` (BG/NBD, MBG/NBD) and
+`gamma_gamma` (spend, CLV). Purchases become one net value per customer and
+purchase day; a return counts against the customer's latest purchase day on
+or before it, so a return never creates a purchase day, and days whose net
+value is zero or negative are left out of the spend model (and counted).
+`fit_clv` returns per-customer scores aligned with the facts rows plus the
+fits; `holdout_check` fits on the orders before a date and compares the
+predicted repeat purchases after it with the actual ones. A model that cannot
+be fitted raises `ThinDataError`: the scan turns it into a note and keeps its
+heuristic value, `winback clv` reports it as an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.clv_model import (
+    RFM,
+    Fit,
+    ThinDataError,
+    count_purchase_days,
+    expected_purchases,
+    fit_purchases,
+    holdout_table,
+    p_alive,
+    summarise_purchases,
+)
+from winback_cli.durations import Duration
+from winback_cli.facts import Facts, compute_facts, day_of, to_days
+from winback_cli.gamma_gamma import clv, expected_spend, fit_spend, frequency_spend_correlation
+from winback_cli.rules import ClvRules
+
+SCORE_COLUMNS = (
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "clv",
+    "expected_next_order",
+    "average_days_between_orders",
+)
+# Gamma-Gamma assumes spend per purchase does not depend on how often a customer
+# buys; beyond this absolute correlation the assumption is visibly broken.
+STRONG_CORRELATION = 0.3
+MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "gamma_gamma": "Gamma-Gamma"}
+
+
+@dataclass(frozen=True, eq=False)
+class ClvResult:
+    """Per-customer scores (aligned with `facts.customers`) and how the models fitted."""
+
+    scores: pd.DataFrame  # SCORE_COLUMNS; NaN / NaT for customers without a purchase
+    purchase_fit: Fit
+    spend_fit: Fit
+    rfm: RFM
+    correlation: float  # frequency vs mean repeat spend, Pearson
+    spend_days_left_out: int  # repeat purchase days with net value <= 0
+    returns_left_out: int  # return lines dated before the customer's first purchase
+    settings: ClvRules
+    horizon: Duration
+    basis: str  # "margin" or "revenue": what `clv` is counted in
+    notes: tuple[str, ...]
+
+
+def empty_scores(n: int) -> pd.DataFrame:
+    """The score columns, empty: what the scan shows when the model could not be fitted."""
+    frame = pd.DataFrame({name: np.full(n, np.nan) for name in SCORE_COLUMNS})
+    frame["expected_next_order"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+    return frame
+
+
+def purchase_days(facts: Facts) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows of (customer code, purchase day, value) with each return on its purchase day.
+
+    A return line is moved to the customer's latest purchase day on or before
+    it; returns before a customer's first purchase are left out and counted.
+    """
+    orders, returns = facts.orders, facts.returns
+    if not len(orders.day):
+        return orders.code, orders.day, orders.amount, len(returns.day)
+    base = int(min(orders.day.min(), returns.day.min() if len(returns.day) else orders.day.min()))
+    span = int(max(orders.day.max(), returns.day.max() if len(returns.day) else 0) - base + 1)
+    key = orders.code.astype(np.int64) * span + (orders.day - base)
+    order = np.argsort(key, kind="stable")
+    key, days = key[order], orders.day[order]
+    wanted = returns.code.astype(np.int64) * span + (returns.day - base)
+    position = np.searchsorted(key, wanted, side="right") - 1
+    found = position >= 0
+    found[found] = key[position[found]] // span == returns.code[found]
+    code = np.concatenate([orders.code, returns.code[found]])
+    day = np.concatenate([orders.day, days[position[found]]])
+    value = np.concatenate([orders.amount, returns.amount[found]])
+    return code, day, value, int((~found).sum())
+
+
+def summarise(facts: Facts, settings: ClvRules) -> tuple[RFM, int]:
+    """The recency-frequency summary of the facts, and the return lines left out."""
+    code, day, value, left_out = purchase_days(facts)
+    rfm = summarise_purchases(
+        code, day, value, len(facts.customers), day_of(facts.as_of), settings.unit_days
+    )
+    return rfm, left_out
+
+
+def margin_share(facts: Facts, settings: ClvRules) -> tuple[np.ndarray | float, str, list[str]]:
+    """Share of each customer's revenue that is margin, the basis name, and notes."""
+    if settings.value == "revenue":
+        return 1.0, "revenue", []
+    if not facts.has_cost:
+        return 1.0, "revenue", ["clv is counted in revenue, not margin: the orders have no cost"]
+    margin = facts.customers["margin_total"].to_numpy(dtype=float)
+    revenue = facts.customers["revenue_total"].to_numpy(dtype=float)
+    total = revenue.sum()
+    overall = margin.sum() / total if total > 0 else 1.0
+    # Customers without positive net revenue get the share of all customers; the
+    # clip keeps a few odd rows (cost above price) from producing absurd values.
+    share = np.divide(margin, revenue, out=np.full(revenue.size, overall), where=revenue > 0)
+    return np.clip(share, -1.0, 1.0), "margin", []
+
+
+def fit_clv(facts: Facts, settings: ClvRules, horizon: Duration | None = None) -> ClvResult:
+    """Fit the purchase and spend models on `facts` and score every customer.
+
+    Raises ThinDataError when the data is too thin or a fit does not converge.
+    """
+    horizon = horizon or settings.horizon
+    rfm, returns_left_out = summarise(facts, settings)
+    purchase_fit = fit_purchases(rfm, settings.model)
+    spend_fit = fit_spend(rfm)
+    share, basis, notes = margin_share(facts, settings)
+    scores = _scores(facts, rfm, purchase_fit, spend_fit, settings, horizon, share)
+    return ClvResult(
+        scores=scores,
+        purchase_fit=purchase_fit,
+        spend_fit=spend_fit,
+        rfm=rfm,
+        correlation=frequency_spend_correlation(rfm),
+        spend_days_left_out=rfm.n_spend_days_left_out,
+        returns_left_out=returns_left_out,
+        settings=settings,
+        horizon=horizon,
+        basis=basis,
+        notes=tuple(notes),
+    )
+
+
+def try_fit_clv(facts: Facts, settings: ClvRules) -> tuple[ClvResult | None, tuple[str, ...]]:
+    """`fit_clv` for the scan: None and a note instead of an error when data is thin."""
+    try:
+        result = fit_clv(facts, settings)
+    except ThinDataError as error:
+        return None, (
+            f"lifetime value not computed ({error}); the CLV columns stay empty, "
+            "p_alive triggers are skipped and value uses the scan's own figures",
+        )
+    return result, result.notes
+
+
+def _scores(
+    facts: Facts,
+    rfm: RFM,
+    purchase_fit: Fit,
+    spend_fit: Fit,
+    settings: ClvRules,
+    horizon: Duration,
+    share: np.ndarray | float,
+) -> pd.DataFrame:
+    unit = settings.unit_days
+    units = horizon.approx_days / unit
+    x, tx, T = rfm.frequency, rfm.recency, rfm.T
+    bought = rfm.purchased
+    spend = np.where(bought, expected_spend(spend_fit, rfm.n_spend_days, rfm.monetary), np.nan)
+    # 1 / E[rate | alive]: the rate posterior of a live customer is Gamma(r + x, alpha + T).
+    params = purchase_fit.params
+    gap_days = (params["alpha"] + T) / (params["r"] + x) * unit
+    last = facts.customers["last_order"].to_numpy().astype("datetime64[D]")
+    due = last + np.round(np.nan_to_num(gap_days)).astype("timedelta64[D]")
+    return pd.DataFrame(
+        {
+            "p_alive": p_alive(purchase_fit, x, tx, T),
+            "expected_purchases": expected_purchases(purchase_fit, units, x, tx, T),
+            "expected_spend": spend,
+            "clv": clv(purchase_fit, spend_fit, rfm, units, settings.discount_rate, share, unit),
+            "expected_next_order": pd.Series(
+                np.where(bought, due, np.datetime64("NaT")), index=facts.customers.index
+            ).astype("datetime64[s]"),
+            "average_days_between_orders": gap_days,
+        },
+        index=facts.customers.index,
+    )
+
+
+def correlation_warning(correlation: float) -> str | None:
+    """A sentence for a person when frequency and spend are strongly correlated."""
+    if not np.isfinite(correlation) or abs(correlation) <= STRONG_CORRELATION:
+        return None
+    direction = "more" if correlation > 0 else "less"
+    return (
+        f"frequency and spend per purchase are correlated (r = {correlation:.2f}): customers "
+        f"who buy more often spend {direction} per purchase. The spend model assumes the two "
+        "are independent, so expected spend is pulled too far towards the average and the CLV "
+        "of the most and least frequent buyers is less reliable."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class HoldoutResult:
+    """Predicted vs actual repeat purchases after `start`, from a fit on orders before it."""
+
+    table: pd.DataFrame  # clv_model.holdout_table: by calibration frequency 0..6, 7+, total
+    fit: Fit
+    start: pd.Timestamp
+    end: pd.Timestamp
+    units: float
+    new_customers: int  # first bought in the holdout period: not part of the comparison
+
+
+def holdout_check(
+    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, settings: ClvRules
+) -> HoldoutResult:
+    """Fit on order rows before `start`; compare with purchase days in [start, end)."""
+    facts, ids = compute_facts(frame, start)
+    rfm, _ = summarise(facts, settings)
+    fit = fit_purchases(rfm, settings.model)
+    dates = frame["order_date"]
+    later = frame.loc[(frame["amount"] >= 0) & (dates >= start) & (dates < end)]
+    codes = ids.get_indexer(later["customer_id"].astype("str"))
+    known = codes >= 0
+    actual = count_purchase_days(
+        codes[known], to_days(later["order_date"])[known], len(ids), day_of(start), day_of(end)
+    )
+    units = (end - start).days / settings.unit_days
+    table = holdout_table(fit, rfm, actual, units)
+    new = later["customer_id"][~known].nunique()
+    return HoldoutResult(table, fit, start, end, units, int(new))
