@@ -23,21 +23,27 @@ def write(tmp_path, name: str, text: str, encoding: str = "utf-8") -> str:
 
 
 def load(tmp_path, text: str, encoding: str = "utf-8", rules: Rules | None = None):
-    return load_orders([write(tmp_path, "orders.csv", text, encoding)], rules or Rules(),
-                       today=TODAY)
+    return load_orders(
+        [write(tmp_path, "orders.csv", text, encoding)], rules or Rules(), today=TODAY
+    )
 
 
 def test_german_excel_export_in_cp1252(tmp_path):
-    text = ("Belegnummer;Kundennummer;Belegdatum;Umsatz;Warengruppe\r\n"
-            "1;00042;03.04.2024;1.234,56;Kaffee\r\n"
-            "2;00042;05.04.2024;-12,50;Kaffee\r\n"
-            "3;K7;06.04.2024;99;Tee für Zwei\r\n")
+    text = (
+        "Belegnummer;Kundennummer;Belegdatum;Umsatz;Warengruppe\r\n"
+        "1;00042;03.04.2024;1.234,56;Kaffee\r\n"
+        "2;00042;05.04.2024;-12,50;Kaffee\r\n"
+        "3;K7;06.04.2024;99;Tee für Zwei\r\n"
+    )
     orders = load(tmp_path, text, encoding="cp1252")
     frame = orders.frame
     assert frame["customer_id"].tolist() == ["00042", "00042", "K7"]
     assert frame["amount"].tolist() == [1234.56, -12.5, 99.0]
     assert frame["order_date"].dt.strftime("%Y-%m-%d").tolist() == [
-        "2024-04-03", "2024-04-05", "2024-04-06"]
+        "2024-04-03",
+        "2024-04-05",
+        "2024-04-06",
+    ]
     assert frame["category"].iloc[2] == "Tee für Zwei"
     assert any("Windows-1252" in w for w in orders.warnings)
     assert orders.profiles == ("german_excel",)
@@ -51,10 +57,12 @@ def test_utf8_bom_tabs_and_iso_timestamps(tmp_path):
 
 
 def test_shopify_line_items_are_one_order(tmp_path):
-    text = ("Name,Email,Financial Status,Created at,Subtotal,Lineitem quantity,Lineitem name,Vendor\n"
-            "#1001,ann@example.com,paid,2025-10-07 09:50:26 +0200,45.00,1,Mug,Acme\n"
-            "#1001,,,,,2,Spoon,Acme\n"
-            "#1002,bob@example.com,voided,2025-10-08 10:00:00 +0200,10.00,1,Mug,Acme\n")
+    text = (
+        "Name,Email,Financial Status,Created at,Subtotal,Lineitem quantity,Lineitem name,Vendor\n"
+        "#1001,ann@example.com,paid,2025-10-07 09:50:26 +0200,45.00,1,Mug,Acme\n"
+        "#1001,,,,,2,Spoon,Acme\n"
+        "#1002,bob@example.com,voided,2025-10-08 10:00:00 +0200,10.00,1,Mug,Acme\n"
+    )
     orders = load(tmp_path, text)
     assert orders.profiles == ("shopify",)
     frame = orders.frame
@@ -65,9 +73,11 @@ def test_shopify_line_items_are_one_order(tmp_path):
 
 
 def test_woocommerce_refund_rows_are_returns(tmp_path):
-    text = ("Order Number,Order Status,Order Date,Customer User ID,Order Total\n"
-            "101,completed,2025-09-01,7,80.00\n"
-            "102,refunded,2025-09-05,7,-80.00\n")
+    text = (
+        "Order Number,Order Status,Order Date,Customer User ID,Order Total\n"
+        "101,completed,2025-09-01,7,80.00\n"
+        "102,refunded,2025-09-05,7,-80.00\n"
+    )
     orders = load(tmp_path, text)
     assert orders.profiles == ("woocommerce",)
     assert orders.frame["amount"].tolist() == [80.0, -80.0]
@@ -82,14 +92,16 @@ def test_sap_trailing_minus(tmp_path):
 
 
 def test_rejects_name_file_spreadsheet_row_column_and_reason(tmp_path):
-    text = ("customer_id,order_date,amount\n"
-            "A,2025-01-02,10\n"
-            ",2025-01-03,10\n"
-            "B,31.02.2025,10\n"
-            "C,2025-01-04,zehn\n"
-            "D,2025-01-05\n"
-            "E,2026-06-01,5\n"
-            "F,2025-01-06,7\n")
+    text = (
+        "customer_id,order_date,amount\n"
+        "A,2025-01-02,10\n"
+        ",2025-01-03,10\n"
+        "B,31.02.2025,10\n"
+        "C,2025-01-04,zehn\n"
+        "D,2025-01-05\n"
+        "E,2026-06-01,5\n"
+        "F,2025-01-06,7\n"
+    )
     orders = load(tmp_path, text)
     rejects = orders.rejects
     assert rejects["row"].tolist() == [3, 4, 5, 6, 7]
@@ -103,9 +115,14 @@ def test_rejects_name_file_spreadsheet_row_column_and_reason(tmp_path):
 
 
 def test_duplicated_order_rows_count_once_with_a_warning(tmp_path):
-    first = write(tmp_path, "sep.csv", "order_id,customer_id,order_date,amount\n1,A,2025-09-01,10\n")
-    second = write(tmp_path, "oct.csv",
-                   "order_id,customer_id,order_date,amount\n1,A,2025-09-01,10\n2,A,2025-10-01,5\n")
+    first = write(
+        tmp_path, "sep.csv", "order_id,customer_id,order_date,amount\n1,A,2025-09-01,10\n"
+    )
+    second = write(
+        tmp_path,
+        "oct.csv",
+        "order_id,customer_id,order_date,amount\n1,A,2025-09-01,10\n2,A,2025-10-01,5\n",
+    )
     orders = load_orders([first, second], Rules(), today=TODAY)
     assert orders.frame["order_id"].tolist() == ["1", "2"]
     assert any("duplicated order row" in w for w in orders.warnings)
@@ -119,8 +136,10 @@ def test_several_currencies_without_a_currency_column_are_an_error(tmp_path):
 
 
 def test_currency_column_rejects_other_currencies(tmp_path):
-    orders = load(tmp_path, "customer_id,order_date,amount,currency\nA,2025-02-01,10,EUR\n"
-                            "B,2025-02-01,12,USD\n")
+    orders = load(
+        tmp_path,
+        "customer_id,order_date,amount,currency\nA,2025-02-01,10,EUR\nB,2025-02-01,12,USD\n",
+    )
     assert orders.frame["customer_id"].tolist() == ["A"]
     assert "not in EUR" in orders.rejects["reason"].iloc[0]
 
@@ -139,11 +158,14 @@ def test_a_file_without_header_is_refused(tmp_path):
 
 
 def test_customers_flags_contracts_and_duplicates(tmp_path):
-    path = write(tmp_path, "customers.csv",
-                 "Kundennummer;Werbesperre;Vertragsstatus;Vertragsende;Sprache;Kündigungsgrund\n"
-                 "00042;ja;gekündigt;31.12.2025;Deutsch;umgezogen\n"
-                 "00043;vielleicht;aktiv;;en;\n"
-                 "00042;nein;aktiv;;de;\n")
+    path = write(
+        tmp_path,
+        "customers.csv",
+        "Kundennummer;Werbesperre;Vertragsstatus;Vertragsende;Sprache;Kündigungsgrund\n"
+        "00042;ja;gekündigt;31.12.2025;Deutsch;umgezogen\n"
+        "00043;vielleicht;aktiv;;en;\n"
+        "00042;nein;aktiv;;de;\n",
+    )
     customers = load_customers(path, Rules())
     frame = customers.frame
     assert frame["customer_id"].tolist() == ["00042", "00043"]
@@ -159,8 +181,10 @@ CELL = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(CELL, CELL, CELL), max_size=8),
-       delimiter=st.sampled_from([",", ";", "\t"]))
+@given(
+    rows=st.lists(st.tuples(CELL, CELL, CELL), max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
 def test_any_file_either_errors_clearly_or_reconciles(tmp_path, rows, delimiter):
     lines = ["customer_id,order_date,amount".replace(",", delimiter)]
     lines += [delimiter.join(row) for row in rows]

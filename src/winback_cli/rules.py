@@ -321,8 +321,47 @@ class Rules(StrictModel):
         return value
 
 
-def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return [field.alias or name for name, field in model.model_fields.items()]
+def _model_in(annotation: Any, step: str | int) -> Any:
+    """The type one pydantic location step leads to from `annotation`."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _model_in(typing.get_args(annotation)[0], step)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        for member in members:
+            kind = getattr(member, "model_fields", {}).get("kind")
+            if kind is not None and step in typing.get_args(kind.annotation):
+                return member
+        return _model_in(members[0], step) if len(members) == 1 else None
+    if origin in (tuple, list):
+        return typing.get_args(annotation)[0] if isinstance(step, int) else None
+    if origin is dict:
+        return typing.get_args(annotation)[-1]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            if step in (name, field.alias):
+                return field.annotation
+    return None
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """Keys allowed in the rules mapping at pydantic location `loc` (for "did you mean")."""
+    current: Any = Rules
+    for step in loc:
+        nested = _model_in(current, step)
+        if nested is None and isinstance(current, type):
+            continue  # a union tag already resolved, or a step pydantic adds
+        current = nested
+    while current is not None and not (
+        isinstance(current, type) and issubclass(current, BaseModel)
+    ):
+        current = _model_in(current, 0)
+    if current is None:
+        return []
+    return [field.alias or name for name, field in current.model_fields.items()]
 
 
 def rules_from_doc(doc: YamlDoc) -> Rules:
@@ -336,7 +375,7 @@ def rules_from_doc(doc: YamlDoc) -> Rules:
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        raise format_validation_error(exc, doc) from None
+        raise format_validation_error(exc, doc, _allowed_keys) from None
 
 
 def bundled_rules_text() -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from winback_cli.clv import SCORE_COLUMNS, empty_scores, try_fit_clv
 from winback_cli.errors import InputError
 from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Customers, Orders, load_customers, load_orders
@@ -54,6 +55,7 @@ CORE_COLUMNS = (
     "returns",
     "returns_value",
     "median_gap_days",
+    *SCORE_COLUMNS,
 )
 STATUS_ORDER = {"churned": 0, "at_risk": 1, "active": 2}
 STATUS_CHOICES = ("leaving", "churned", "at_risk", "active", "all")
@@ -132,15 +134,19 @@ def run_scan(options: ScanOptions) -> ScanResult:
     if not len(ids):
         raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
     people = _people(ids, customers)
+    scores = _lifetime_value(facts, rules, notes)
     evaluation = evaluate(
         rules.triggers,
         facts,
         people,
         customer_source=customers.source if customers else None,
         money=money_formatter(rules.locale, rules.currency),
+        clv=scores,
     )
     notes.extend(evaluation.skipped)
-    table = _assemble(facts, ids, people, evaluation, rules)
+    if scores is None:
+        scores = empty_scores(len(ids))
+    table = _assemble(facts, ids, people, evaluation, rules, scores)
     only_returns = int((~table["has_order"]).sum())
     if only_returns:
         notes.append(
@@ -152,6 +158,18 @@ def run_scan(options: ScanOptions) -> ScanResult:
         notes.extend(_coverage_notes(ids, customers))
     table = _rank(table)
     return ScanResult(table, _summarise(table), as_of.date(), orders, customers, tuple(notes))
+
+
+def _lifetime_value(facts, rules: Rules, notes: list[str]) -> pd.DataFrame | None:
+    """Per-customer CLV scores, or None (with a note) when off or not fittable."""
+    if not rules.clv.enabled:
+        result, more = None, ()
+    else:
+        result, more = try_fit_clv(facts, rules.clv)
+    notes.extend(more)
+    if result is None and rules.value.min_clv is not None:
+        notes.append("value.min_clv was not applied: there is no lifetime value for this scan")
+    return None if result is None else result.scores
 
 
 def _people(ids: pd.Index, customers: Customers | None) -> pd.DataFrame:
@@ -176,8 +194,8 @@ def _display_name(people: pd.DataFrame) -> pd.Series:
     return text("company").where(text("company") != "", person)
 
 
-def _assemble(facts, ids, people, evaluation, rules: Rules) -> pd.DataFrame:
-    table = facts.customers.copy()
+def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFrame:
+    table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
     table.insert(0, "customer_id", ids.to_numpy())
     table["name"] = _display_name(people)
     table["status"] = evaluation.status

@@ -357,8 +357,8 @@ def evaluate(
             continue
         if trigger.kind == "p_alive" and clv is None:
             skipped.append(
-                f"trigger '{trigger.id}' (p_alive) skipped: the lifetime-value "
-                "model could not be fitted on this data"
+                f"trigger '{trigger.id}' (p_alive) skipped: there is no lifetime-value "
+                "model (turned off under clv:, or it could not be fitted on this data)"
             )
             continue
         hit, text = KINDS[trigger.kind](trigger, context)

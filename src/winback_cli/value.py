@@ -55,12 +55,15 @@ def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Se
     """0-100: weighted mean of each component's percentile rank among all customers.
 
     Percentile ranks keep one huge customer from flattening everyone else.
-    Components without data (margin when there is no cost column) are left out
-    and the remaining weights are rescaled.
+    Components without data (margin when there is no cost column, clv when the
+    lifetime-value model was not fitted) are left out and the remaining
+    weights are rescaled.
     """
     parts, weights = [], []
     for name, weight in rules.weights.items():
         if weight <= 0 or (name == "margin_per_year" and not has_cost):
+            continue
+        if name == "clv" and table.get("clv", pd.Series(dtype=float)).isna().all():
             continue
         if name == "strategic":
             component = table.get("strategic", pd.Series(False, index=table.index)).astype(float)
@@ -90,6 +93,7 @@ def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Ser
     lost_cause = reasons.isin(value_rules.not_worth_reasons)
     low = basis < value_rules.min_value_per_year
     shown = basis.map(fmt)
+    low_clv, clv_text = _below_min_clv(table, rules, fmt)
     steps = [
         (opted_out, False, pd.Series("opted out of contact", index=index)),
         (lost_cause, False, "reason: " + reasons.map(lambda r: REASON_WORDS.get(r, r))),
@@ -99,6 +103,7 @@ def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Ser
             pd.Series("strategic customer", index=index),
         ),
         (low, False, f"below minimum value {minimum}/year ({label} " + shown + ")"),
+        (low_clv, False, clv_text),
         (pd.Series(True, index=index), True, f"{label} " + shown + f" ≥ {minimum}/year"),
     ]
     decided = ~leaving.copy()
@@ -108,3 +113,23 @@ def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Ser
         reason[take] = text[take]
         decided |= take
     return worth, reason.astype("str")
+
+
+def _below_min_clv(table: pd.DataFrame, rules: Rules, fmt) -> tuple[pd.Series, pd.Series]:
+    """Customers whose expected value (clv) is below `value.min_clv`, and the reason text.
+
+    Customers without a CLV (model not fitted, or turned off) are not judged by it.
+    """
+    index = table.index
+    clv = table.get("clv", pd.Series(np.nan, index=index)).astype(float)
+    minimum = rules.value.min_clv
+    if minimum is None:
+        return pd.Series(False, index=index), pd.Series("", index=index)
+    low = clv.notna() & (clv < minimum)
+    text = pd.Series("", index=index, dtype=object)
+    text[low] = (
+        "expected value "
+        + clv[low].map(fmt)
+        + f" over the next {rules.clv.horizon} below minimum CLV {fmt(minimum)}"
+    )
+    return low, text
