@@ -174,6 +174,57 @@ def scan(
 
 
 @app.command()
+def clv(
+    orders: list[str] = typer.Argument(
+        ..., help="Order export(s): CSV paths, globs, or - for stdin."
+    ),
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date to judge by [default: day after the last order]."
+    ),
+    horizon: str | None = typer.Option(
+        None, "--horizon", help="How far ahead CLV counts, e.g. 12mo [default: clv.horizon]."
+    ),
+    holdout_from: str | None = typer.Option(
+        None, "--holdout-from", help="Fit on orders before DATE, check the prediction after it."
+    ),
+    fmt: Format = typer.Option(
+        Format.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """Fit the lifetime-value models (BG/NBD or MBG/NBD, Gamma-Gamma) and score customers.
+
+    Example:
+
+        winback clv examples/orders_en.csv --holdout-from 2025-05-01
+    """
+    from winback_cli.clv_command import ClvRequest, clv_command
+    from winback_cli.durations import parse_duration
+
+    with reporting():
+        try:
+            span = parse_duration(horizon) if horizon is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--horizon: {exc}") from None
+        holdout = _parse_as_of(holdout_from) if holdout_from is not None else None
+        request = ClvRequest(
+            orders=tuple(orders),
+            rules=_rules(rules),
+            as_of=_parse_as_of(as_of),
+            horizon=span,
+            holdout_from=holdout,
+            fmt=fmt.value,
+            output=output,
+            force=force,
+        )
+        clv_command(request, _stdout(), _stderr())
+
+
+@app.command()
 def init(
     path: Path = typer.Argument(DEFAULT_RULES, help="Where to write the rules file."),
 ) -> None:

@@ -237,3 +237,15 @@ def holdout_check(
     table = holdout_table(fit, rfm, actual, units)
     new = later["customer_id"][~known].nunique()
     return HoldoutResult(table, fit, start, end, units, int(new))
+
+
+def rounded(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores as shown in tables and files: money in cents, probabilities to 4 places."""
+    digits = {
+        "p_alive": 4,
+        "expected_purchases": 3,
+        "expected_spend": 2,
+        "clv": 2,
+        "average_days_between_orders": 1,
+    }
+    return scores.round(digits)

@@ -57,6 +57,7 @@ class Facts:
     month_starts: np.ndarray  # int day where each month-back bucket starts
     categories: pd.DataFrame  # code, category, orders, last_day
     has_cost: bool
+    has_category: bool = True
 
     def months_back_start(self, months: int) -> int:
         """Day where the window of the last `months` calendar months starts."""
@@ -170,13 +171,23 @@ def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.I
         has_order,
         as_of_day,
     )
+    has_category = "category" in frame.columns
     cats = (
         _categories(frame.loc[buy], code[buy], day[buy])
-        if "category" in frame.columns
-        else pd.DataFrame({"code": [], "category": [], "orders": [], "last_day": []})
+        if has_category
+        else pd.DataFrame(
+            {
+                "code": np.array([], np.int64),
+                "category": np.array([], object),
+                "orders": np.array([], np.int64),
+                "last_day": np.array([], np.int64),
+            }
+        )
     )
     returns = OrderTable(code[is_return], day[is_return], amount[is_return])
-    result = Facts(as_of, facts, orders, returns, monthly, starts, cats, "cost" in frame.columns)
+    result = Facts(
+        as_of, facts, orders, returns, monthly, starts, cats, "cost" in frame.columns, has_category
+    )
     return result, pd.Index(uniques.astype("str"), name="customer_id")
 
 

@@ -298,6 +298,17 @@ class Rules(StrictModel):
     triggers: tuple[Trigger, ...] = ()
     value: ValueRules = Field(default_factory=ValueRules)
     clv: ClvRules = Field(default_factory=ClvRules)
+    playbook: playbook_rules.Playbook = Field(default_factory=lambda: playbook_rules.Playbook())
+    contact: playbook_rules.ContactRules = Field(
+        default_factory=lambda: playbook_rules.ContactRules()
+    )
+    codes: playbook_rules.CodesRules = Field(default_factory=lambda: playbook_rules.CodesRules())
+    templates: playbook_rules.TemplatesRules = Field(
+        default_factory=lambda: playbook_rules.TemplatesRules()
+    )
+    reasons: playbook_rules.ReasonRules = Field(
+        default_factory=lambda: playbook_rules.ReasonRules()
+    )
 
     @field_validator("triggers")
     @classmethod
@@ -392,3 +403,9 @@ def load_rules(path: Path | None) -> tuple[Rules, str]:
         doc = load_yaml_text(bundled_rules_text(), "bundled default rules")
         return rules_from_doc(doc), "bundled default rules"
     return rules_from_doc(load_yaml_file(path)), str(path)
+
+
+# The playbook sections build on StrictModel and the value types above, so they are
+# imported last. Rules names them through the module, and pydantic completes Rules on
+# first use, which works whichever of the two modules is imported first.
+from winback_cli import playbook_rules  # noqa: E402

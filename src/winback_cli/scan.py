@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from winback_cli.clv import SCORE_COLUMNS, empty_scores, try_fit_clv
+from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
 from winback_cli.errors import InputError
 from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Customers, Orders, load_customers, load_orders
@@ -146,7 +146,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     notes.extend(evaluation.skipped)
     if scores is None:
         scores = empty_scores(len(ids))
-    table = _assemble(facts, ids, people, evaluation, rules, scores)
+    table = _assemble(facts, ids, people, evaluation, rules, rounded(scores))
     only_returns = int((~table["has_order"]).sum())
     if only_returns:
         notes.append(

@@ -158,7 +158,7 @@ def category_lapse(trigger, ctx: Context):
             + lapsed["orders"].astype("str")
             + " orders, last "
             + pd.Series(_dates(lapsed["last_day"].to_numpy()), index=lapsed.index)
-            + f") while still ordering; limit {trigger.for_}"
+            + ")"
         )
         codes = lapsed["code"].to_numpy()  # sorted: facts.categories is grouped by code
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -167,7 +167,8 @@ def category_lapse(trigger, ctx: Context):
         later[starts] = False
         pieces[later] = "; " + pieces[later]
         fired[codes[starts]] = True
-        evidence[codes[starts]] = np.add.reduceat(pieces, starts)
+        suffix = f" while still ordering other things (limit {trigger.for_})"
+        evidence[codes[starts]] = np.add.reduceat(pieces, starts) + suffix
     return fired, evidence
 
 
