@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.amounts import parse_amounts
-from winback_cli.columns import CUSTOMER_FIELDS, ORDER_OPTIONAL, ORDER_REQUIRED, map_columns
+from winback_cli.columns import (
+    CUSTOMER_FIELDS,
+    ORDER_OPTIONAL,
+    ORDER_REQUIRED,
+    ColumnMap,
+    map_columns,
+)
 from winback_cli.dates import parse_dates
 from winback_cli.errors import InputError, UsageError
 from winback_cli.rules import Rules
@@ -108,7 +114,7 @@ class RejectLog:
         return joined.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
 
 
-def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, str]:
+def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, ColumnMap]:
     raw = read_table(path)
     require_header(raw)
     mapping = map_columns(
@@ -121,7 +127,7 @@ def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, 
     )
     frame = raw.frame[[*mapping.found.values(), ROW]].rename(columns=mapping.rename())
     frame[FILE] = raw.source
-    return raw, frame, mapping.profile
+    return raw, frame, mapping
 
 
 def _fill_line_items(frame: pd.DataFrame) -> pd.DataFrame:
@@ -150,11 +156,13 @@ def load_orders(paths: Sequence[str], rules: Rules, *, today: dt.date | None = N
     frames, rejects, warnings, profiles, files = [], RejectLog(), [], [], []
     rows_read = 0
     for path in expand_paths(paths):
-        raw, frame, profile = _read_orders_file(path, rules)
+        raw, frame, mapping = _read_orders_file(path, rules)
+        profile = mapping.profile
         if profile == "shopify":
             frame = _fill_line_items(frame)
         hint = "," if raw.delimiter == ";" or profile in ("german_excel", "sap") else "."
-        frame, problems = _parse_orders(frame, rules, rejects, today, hint)
+        source = f"{raw.source}, column '{mapping.found['order_date']}'"
+        frame, problems = _parse_orders(frame, rules, rejects, today, hint, source)
         frames.append(frame)
         rejects.add_frame(raw.rejects)
         warnings.extend([*raw.warnings, *problems])
@@ -188,7 +196,12 @@ def _column_order(name: str) -> int:
 
 
 def _parse_orders(
-    orders: pd.DataFrame, rules: Rules, rejects: RejectLog, today: dt.date, hint: str
+    orders: pd.DataFrame,
+    rules: Rules,
+    rejects: RejectLog,
+    today: dt.date,
+    hint: str,
+    date_source: str,
 ) -> tuple[pd.DataFrame, list[str]]:
     warnings: list[str] = []
     ids = orders["customer_id"].astype("str").str.strip()
@@ -201,7 +214,7 @@ def _parse_orders(
     dates = parse_dates(
         orders["order_date"],
         date_format=rules.date_format,
-        source=f"{orders[FILE].iat[0] if len(orders) else ''}, column 'order_date'",
+        source=date_source,
     )
     bad_date = (dates.problems != "") & ~no_id
     rejects.add(orders, bad_date, "order_date", orders["order_date"], dates.problems)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
-from winback_cli.errors import InputError
+from winback_cli.errors import InputError, RulesError
 from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Customers, Orders, load_customers, load_orders
 from winback_cli.money import money_formatter
@@ -216,6 +216,11 @@ def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFr
         table[column] = people[column].fillna(False).astype(bool) if column in people else False
     if "churn_reason" in people:
         table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
+    if rules.value.basis == "margin_per_year" and not facts.has_cost:
+        raise RulesError(
+            "value.basis is margin_per_year, but the orders have no cost column. Fix: map "
+            "one under columns: cost, or use basis: revenue_per_year"
+        )
     table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
     table["value_score"] = value_score(table, rules.value, facts.has_cost)
     worth, reason = decide(table, table["status"], rules)
