@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
+import sys
 
 import pytest
 
@@ -11,11 +12,11 @@ from winback_cli.scan import CORE_COLUMNS
 
 from .conftest import ROOT
 
-RUFF = shutil.which("ruff")
+HAS_RUFF = importlib.util.find_spec("ruff") is not None
 PATHS = ["src", "tests", "bench", "examples"]
 
 
-@pytest.mark.skipif(RUFF is None, reason="ruff is installed with the test extra")
+@pytest.mark.skipif(not HAS_RUFF, reason="ruff is installed with the test extra")
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
 def test_ruff(args):
     done = subprocess.run(

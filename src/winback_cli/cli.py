@@ -127,10 +127,15 @@ def scan(
     ),
     customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
     rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+        None,
+        "--rules",
+        "-r",
+        help="Rules YAML (default: ./rules.yaml if present, else the bundled rules).",
     ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Date to judge by [default: day after the last order]."
+        None,
+        "--as-of",
+        help="Date to judge by, e.g. 2025-11-01 (default: the day after the last order).",
     ),
     status: Status = typer.Option(
         Status.leaving, "--status", help="Which customers to list (leaving = churned + at_risk)."
@@ -179,13 +184,18 @@ def clv(
         ..., help="Order export(s): CSV paths, globs, or - for stdin."
     ),
     rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+        None,
+        "--rules",
+        "-r",
+        help="Rules YAML (default: ./rules.yaml if present, else the bundled rules).",
     ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Date to judge by [default: day after the last order]."
+        None,
+        "--as-of",
+        help="Date to judge by, e.g. 2025-11-01 (default: the day after the last order).",
     ),
     horizon: str | None = typer.Option(
-        None, "--horizon", help="How far ahead CLV counts, e.g. 12mo [default: clv.horizon]."
+        None, "--horizon", help="How far ahead CLV counts, e.g. 12mo (default: clv.horizon)."
     ),
     holdout_from: str | None = typer.Option(
         None, "--holdout-from", help="Fit on orders before DATE, check the prediction after it."
@@ -249,7 +259,7 @@ def init(
 @rules_app.command("check")
 def rules_check(
     path: Path | None = typer.Argument(
-        None, help="Rules YAML [default: ./rules.yaml, else bundled]."
+        None, help="Rules YAML (default: ./rules.yaml if present, else the bundled rules)."
     ),
 ) -> None:
     """Validate a rules file and show the effective rules.

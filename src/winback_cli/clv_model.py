@@ -291,7 +291,10 @@ def _alive_expected(
     Closed form (a+b+x+s-1)/(a-1) * (1 - H) with H = ((alpha+T)/(alpha+T+t))^(r+x)
     * 2F1(r+x, b+x+s; a+b+x+s-1; z), z = t/(alpha+T+t). Euler's transformation
     turns H into (1-z)^(a-1) * 2F1(a+b+s-1-r, a-1; a+b+x+s-1; z), whose upper
-    parameters stay small for heavy buyers, so the series is well behaved.
+    parameters stay small for heavy buyers, so the series is well behaved. When a
+    and b are both large (a nearly uniform dropout probability) Euler's form
+    overflows; there the untransformed form is used, and where both overflow a
+    quadrature over the dropout probability (`_alive_expected_quadrature`).
     """
     r, alpha, a, b, s = _purchase_params(fit)
     order = np.lexsort((T, x))
@@ -305,8 +308,22 @@ def _alive_expected(
 
     def closed_form(a: float, b: float) -> np.ndarray:
         c = a + b + ux + s - 1
-        h = (1 - z) ** (a - 1) * special.hyp2f1(a + b + s - 1 - r, a - 1, c, z)
-        return c / (a - 1) * (1 - h)
+        with np.errstate(all="ignore"):
+            h = (1 - z) ** (a - 1) * special.hyp2f1(a + b + s - 1 - r, a - 1, c, z)
+            out = c / (a - 1) * (1 - h)
+            bad = np.nonzero(~np.isfinite(out) & np.isfinite(z))
+            if bad[0].size:
+                xb, zb = ux[bad[0], 0], z[bad]
+                cb = c[bad[0], 0]
+                hb = (1 - zb) ** (r + xb) * special.hyp2f1(r + xb, b + xb + s, cb, zb)
+                out[bad] = cb / (a - 1) * (1 - hb)
+        still = np.nonzero(~np.isfinite(out) & np.isfinite(z))
+        if still[0].size:
+            params = (r, alpha, a, b, s)
+            out[still] = _alive_expected_quadrature(
+                params, ux[still[0], 0], uT[still[0], 0], ts[still[1]]
+            )
+        return out
 
     # a = 1 (and, for BG/NBD customers without repeats, a + b = 1) are removable
     # singularities of the closed form: there, interpolate from either side.
@@ -315,6 +332,24 @@ def _alive_expected(
 
     out = _smooth_through(closed_form_near_b, a, 1.0)
     return np.maximum(out, 0.0), inverse
+
+
+def _alive_expected_quadrature(
+    params: tuple, x: np.ndarray, T: np.ndarray, t: np.ndarray, nodes: int = 64
+) -> np.ndarray:
+    """E[(1 - (1 + p t/(alpha+T))^-(r+x)) / p] over p ~ Beta(a, b+x+s), element-wise.
+
+    The same expectation as the closed form (the purchase rate already integrated
+    out), by Gauss-Legendre quadrature in the quantiles of p: slower, but it cannot
+    overflow, so it serves the few (x, T, t) where the hypergeometric series does.
+    """
+    r, alpha, a, b, s = params
+    u, w = np.polynomial.legendre.leggauss(nodes)
+    p = special.betaincinv(a, b + x[:, None] + s, (u[None, :] + 1) / 2)
+    p = np.maximum(p, np.finfo(float).tiny)
+    k = (t / (alpha + T))[:, None]
+    g = -np.expm1(-(r + x[:, None]) * np.log1p(p * k)) / p
+    return (g * w[None, :]).sum(axis=1) / 2
 
 
 def _smooth_through(f, value: float, singular: float, step: float = 1e-4) -> np.ndarray:

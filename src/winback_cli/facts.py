@@ -104,7 +104,7 @@ def _order_table(
 def _median_gap(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: distinct order days, and the median gap in days between them."""
     base = int(orders.day.min()) if len(orders.day) else 0
-    pairs = np.unique(orders.code.astype(np.int64) * 10**6 + (orders.day - base))
+    pairs = sorted_unique(orders.code.astype(np.int64) * 10**6 + (orders.day - base))
     code, day = pairs // 10**6, pairs % 10**6 + base
     n_days = np.bincount(code, minlength=n)
     same = code[1:] == code[:-1]
@@ -114,21 +114,55 @@ def _median_gap(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray]:
     return n_days, median
 
 
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; a plain sort beats numpy's hash-based unique here.
+
+    >>> sorted_unique(np.array([3, 1, 3, 2]))
+    array([1, 2, 3])
+    """
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
 def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.DataFrame:
-    """Orders and last purchase day per customer and category."""
+    """Orders and last purchase day per customer and category.
+
+    Each (customer, category, order) counts once, so the lines of one order
+    are one order of that category. Works on packed integer keys, sorted.
+    """
     category = frame["category"].astype("str").str.strip()
     cat, names = pd.factorize(category)
-    has = category.to_numpy() != ""
-    if "order_id" in frame.columns:
-        order = pd.factorize(frame["order_id"])[0]
-    else:
-        order = np.arange(len(frame))
-    table = pd.DataFrame({"code": code[has], "cat": cat[has], "order": order[has], "day": day[has]})
-    per_order = table.drop_duplicates(["code", "cat", "order"])
-    grouped = per_order.groupby(["code", "cat"], sort=True)["day"]
-    result = grouped.agg(orders="size", last_day="max").reset_index()
-    result.insert(1, "category", np.asarray(names, dtype=object)[result.pop("cat").to_numpy()])
-    return result
+    has = (category.to_numpy() != "") & (cat >= 0)
+    order = (
+        pd.factorize(frame["order_id"])[0] if "order_id" in frame.columns else np.arange(len(frame))
+    )
+    n_cat, n_order = max(len(names), 1), int(order.max()) + 1 if len(order) else 1
+    group = code[has].astype(np.int64) * n_cat + cat[has]
+    key = group * n_order + order[has]
+    sort = np.argsort(key, kind="stable")
+    key, group, days = key[sort], group[sort], day[has][sort]
+    # Last day per (customer, category, order), then per (customer, category).
+    first_of_key = np.r_[True, key[1:] != key[:-1]] if len(key) else np.array([], bool)
+    starts = np.flatnonzero(first_of_key)
+    per_order_day = np.maximum.reduceat(days, starts) if len(starts) else days
+    per_order_group = group[starts]
+    first_of_group = (
+        np.r_[True, per_order_group[1:] != per_order_group[:-1]]
+        if len(starts)
+        else np.array([], bool)
+    )
+    group_starts = np.flatnonzero(first_of_group)
+    counts = np.diff(np.r_[group_starts, len(per_order_group)])
+    last = np.maximum.reduceat(per_order_day, group_starts) if len(group_starts) else per_order_day
+    groups = per_order_group[group_starts]
+    return pd.DataFrame(
+        {
+            "code": groups // n_cat,
+            "category": np.asarray(names, dtype=object)[groups % n_cat],
+            "orders": counts.astype(np.int64),
+            "last_day": last.astype(np.int64),
+        }
+    )
 
 
 def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:

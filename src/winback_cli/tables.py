@@ -72,7 +72,8 @@ def read_bytes(path: str) -> tuple[bytes, str]:
 def _header(text: str, delimiter: str, source: str) -> tuple[list[str], list[str]]:
     """Parse the header record; return cleaned names and warnings."""
     try:
-        names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        # The header is the first record; parse only the start of the file.
+        names = next(csv.reader(io.StringIO(text[:1 << 20], newline=""), delimiter=delimiter))
     except (StopIteration, csv.Error) as exc:
         raise InputError(f"{source}, row 1: cannot read the header row ({exc})") from None
     names = [name.strip() for name in names]

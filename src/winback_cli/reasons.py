@@ -1,0 +1,218 @@
+"""Why customers leave: one reason category per leaving customer, with its source and evidence.
+
+Reasons come, strongest first, from a feedback file (`--feedback F`: customer
+id, reason, note, date; the latest entry per customer wins), the customer
+file's `churn_reason` column, a fired trigger mapped to a reason in the
+rules (`reasons.from_triggers`), and signals in the orders, reported as
+`probable`: a rising share of returns points to `quality`, a shrinking
+basket to `price`. Customers with none of these get `unknown`. Reasons such
+as `moved` or `closed` (`value.not_worth_reasons`) make a win-back not worth
+it. Pure functions over one row per customer; the order signals are a
+vectorised group-by over the order rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.columns import map_columns, normalise_header
+from winback_cli.errors import InputError
+from winback_cli.money import money_formatter
+from winback_cli.rules import Rules
+from winback_cli.value import REASON_WORDS
+from winback_cli.vocab import normalise_reason
+
+REASON_COLUMNS = ("reason", "reason_source", "reason_evidence")
+NOTE_HEADERS = ("note", "notes", "comment", "remark", "notiz", "bemerkung", "kommentar", "text")
+DATE_HEADERS = ("date", "feedback date", "answered", "datum", "antwortdatum", "erfasst am")
+
+
+def load_feedback(path: str, rules: Rules) -> tuple[pd.DataFrame, list[str]]:
+    """Read a feedback file: the latest reason per customer, and notes for people.
+
+    Returns a frame indexed by customer id with `reason` (a category), `note`
+    and `date` (missing when the file has no date column).
+    """
+    from winback_cli.dates import parse_dates
+    from winback_cli.tables import ROW, read_table, require_header
+
+    raw = read_table(path)
+    require_header(raw)
+    mapping = map_columns(
+        raw.headers,
+        source=raw.source,
+        wanted=("customer_id", "churn_reason"),
+        required=("customer_id", "churn_reason"),
+        mapping=rules.columns,
+        profile="generic",
+    )
+    frame = raw.frame
+    ids = frame[mapping.found["customer_id"]].astype("str").str.strip()
+    text = frame[mapping.found["churn_reason"]].astype("str").str.strip()
+    found = {normalise_header(h): h for h in raw.headers if h not in mapping.found.values()}
+    note_header = next((found[k] for k in map(normalise_header, NOTE_HEADERS) if k in found), None)
+    date_header = next((found[k] for k in map(normalise_header, DATE_HEADERS) if k in found), None)
+    notes = list(raw.warnings)
+    result = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "reason": normalise_reason(text),
+            "note": frame[note_header].astype("str").str.strip() if note_header else "",
+            "date": pd.NaT,
+            "row": frame[ROW],
+        }
+    )
+    if date_header is not None:
+        dates = parse_dates(
+            frame[date_header], date_format=rules.date_format, source=f"{raw.source}, '{date_header}'"
+        )
+        result["date"] = dates.values
+        bad = (dates.problems != "") & (frame[date_header].astype("str").str.strip() != "")
+        if bad.any():
+            notes.append(
+                f"{raw.source}: {int(bad.sum())} feedback date(s) could not be read "
+                f"(first in row {int(result.loc[bad, 'row'].iloc[0])}); those entries count as oldest"
+            )
+    usable = (ids != "") & (text != "")
+    if (~usable).any():
+        notes.append(f"{raw.source}: {int((~usable).sum())} row(s) without customer id or reason")
+    unknown = usable & (result["reason"] == "unknown") & (text.str.casefold() != "unknown")
+    if unknown.any():
+        words = ", ".join(sorted(text[unknown].unique())[:5])
+        notes.append(
+            f"{raw.source}: reasons not understood ({words}); read as 'unknown'. Use one of "
+            "price, quality, service, complaint, competitor, moved, closed, no_need"
+        )
+    # Latest date wins; among equal or missing dates, the later row.
+    latest = (
+        result.loc[usable]
+        .sort_values(["date", "row"], na_position="first", kind="stable")
+        .drop_duplicates("customer_id", keep="last")
+    )
+    if latest.empty:
+        raise InputError(f"{raw.source}: no feedback rows with a customer id and a reason")
+    return latest.set_index("customer_id")[["reason", "note", "date"]], notes
+
+
+def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rules: Rules):
+    """Probable reasons from the orders: (`probable`, `evidence`) aligned with `ids`.
+
+    Compared are the customer's last `reasons.window` of ordering (ending at
+    their last order) and the window before it, so a customer who stopped
+    months ago is judged by how they bought before they stopped.
+    """
+    settings = rules.reasons
+    frame = orders.loc[orders["order_date"] < as_of]
+    amount = frame["amount"].to_numpy(dtype=float)
+    day = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    customer = frame["customer_id"].astype("str").to_numpy()
+    bought = amount > 0
+    last = pd.Series(day[bought]).groupby(customer[bought]).max()
+    end = pd.Series(customer).map(last).to_numpy(dtype=float) + 1
+    width = settings.window.approx_days
+    period = np.where(day >= end - width, 0, np.where(day >= end - 2 * width, 1, -1))
+    keep = (period >= 0) & ~np.isnan(end)
+    order_key = frame["order_id"].astype("str").to_numpy() if "order_id" in frame else np.arange(len(frame)).astype(str)
+    parts = pd.DataFrame(
+        {
+            "customer": customer[keep],
+            "period": period[keep],
+            "bought": np.where(bought, amount, 0.0)[keep],
+            "returned": np.where(bought, 0.0, -amount)[keep],
+            "order": np.where(bought, order_key, None)[keep],
+        }
+    )
+    sums = parts.groupby(["customer", "period"]).agg(
+        bought=("bought", "sum"), returned=("returned", "sum"), orders=("order", "nunique")
+    )
+    wide = sums.unstack("period").reindex(ids.astype("str").to_numpy()).fillna(0.0)
+
+    def get(name: str, period: int) -> np.ndarray:
+        key = (name, period)
+        return wide[key].to_numpy(dtype=float) if key in wide.columns else np.zeros(len(wide))
+
+    share = [np.divide(get("returned", p), get("bought", p), out=np.zeros(len(wide)), where=get("bought", p) > 0) for p in (0, 1)]
+    quality = (share[0] > settings.returns_share_above) & (share[0] >= 2 * share[1])
+    aov = [np.divide(get("bought", p), get("orders", p), out=np.zeros(len(wide)), where=get("orders", p) > 0) for p in (0, 1)]
+    enough = (get("orders", 0) >= 2) & (get("orders", 1) >= 2)
+    price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
+    money = money_formatter(rules.locale, rules.currency)
+    label = f"the last {settings.window} of ordering"
+    evidence = np.full(len(wide), "", dtype=object)
+    for i in np.flatnonzero(quality):
+        evidence[i] = f"returns were {share[0][i]:.0%} of purchases in {label}, {share[1][i]:.0%} before"
+    for i in np.flatnonzero(price):
+        evidence[i] = f"average order {money(aov[0][i])} in {label}, {money(aov[1][i])} before"
+    probable = np.where(quality, "quality", np.where(price, "price", ""))
+    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=ids.index)
+
+
+def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
+    parts = evidence.fillna("").astype("str").str.split(" | ", regex=False)
+    prefix = trigger_id + ": "
+    return parts.map(lambda items: next((p[len(prefix) :] for p in items if p.startswith(prefix)), ""))
+
+
+def assign_reasons(
+    table: pd.DataFrame,
+    rules: Rules,
+    signals: pd.DataFrame,
+    feedback: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """`reason`, `reason_source` and `reason_evidence` for every row of the scan table.
+
+    Active customers get empty reasons: nobody asks why a customer stays.
+    """
+    index = table.index
+    reason = pd.Series("", index=index, dtype=object)
+    source = pd.Series("", index=index, dtype=object)
+    evidence = pd.Series("", index=index, dtype=object)
+    ids = table["customer_id"].astype("str")
+    candidates: list[tuple[pd.Series, str, pd.Series]] = []
+    if feedback is not None and len(feedback):
+        given = ids.map(feedback["reason"]).fillna("")
+        note = ids.map(feedback["note"]).fillna("").astype("str")
+        when = ids.map(feedback["date"].dt.strftime("%Y-%m-%d")).fillna("")
+        shown = (note.where(note != "", "no note") + " (" + when + ")").str.replace(" ()", "")
+        candidates.append((given, "feedback", shown))
+    if "churn_reason" in table:
+        given = table["churn_reason"].fillna("").astype("str")
+        text = table.get("churn_reason_text", given).fillna("").astype("str")
+        candidates.append((given, "customer file", text))
+    fired = table["triggers"].fillna("").astype("str").str.split("; ", regex=False)
+    for trigger_id, category in rules.reasons.from_triggers.items():
+        hit = fired.map(lambda ids, wanted=trigger_id: wanted in ids)
+        given = pd.Series(np.where(hit, category, ""), index=index)
+        candidates.append((given, f"trigger {trigger_id}", _trigger_evidence(table["evidence"], trigger_id)))
+    candidates.append((signals["probable"], "probable", signals["evidence"]))
+    for given, label, text in candidates:
+        take = (reason == "") & (given != "")
+        reason[take] = given[take]
+        source[take] = label
+        evidence[take] = text[take]
+    leaving = table["status"] != "active"
+    reason = reason.where(reason != "", "unknown").where(leaving, "")
+    return pd.DataFrame(
+        {
+            "reason": reason.astype("str"),
+            "reason_source": source.where(leaving, "").astype("str"),
+            "reason_evidence": evidence.where(leaving, "").astype("str"),
+        },
+        index=index,
+    )
+
+
+def apply_not_worth(table: pd.DataFrame, reasons: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Mark customers whose reason rules a win-back out (`value.not_worth_reasons`)."""
+    lost = reasons["reason"].isin(rules.value.not_worth_reasons)
+    change = lost & table["worth_winning_back"].fillna(False).astype(bool)
+    if not change.any():
+        return table
+    table = table.copy()
+    words = reasons["reason"].map(lambda r: REASON_WORDS.get(r, r))
+    table.loc[change, "worth_winning_back"] = False
+    table.loc[change, "decision_reason"] = (
+        "reason: " + words[change] + " (" + reasons["reason_source"][change] + ")"
+    )
+    return table
