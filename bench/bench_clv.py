@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from winback_cli.clv import fit_clv
 from winback_cli.clv_model import (
     expected_purchases,
     fit_purchases,
@@ -28,7 +29,6 @@ from winback_cli.clv_model import (
     simulate_bgnbd,
     summarise_purchases,
 )
-from winback_cli.clv import fit_clv
 from winback_cli.facts import compute_facts
 from winback_cli.gamma_gamma import clv, fit_spend
 from winback_cli.rules import ClvRules

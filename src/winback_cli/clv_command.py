@@ -199,7 +199,10 @@ def holdout_table(holdout: HoldoutResult, rules: Rules) -> Table:
             _number(row["predicted_mean"]),
         )
     if holdout.new_customers:
-        table.caption = f"{holdout.new_customers:,} customer(s) first bought in the holdout and are not compared"
+        table.caption = (
+            f"{holdout.new_customers:,} customer(s) first bought in the holdout "
+            "and are not compared"
+        )
     return table
 
 

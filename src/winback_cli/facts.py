@@ -167,7 +167,9 @@ def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.Da
 
 def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:
     """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids."""
-    frame = frame.loc[frame["order_date"] < as_of]
+    before = (frame["order_date"] < as_of).to_numpy()
+    if not before.all():
+        frame = frame.loc[before]
     ids, uniques = pd.factorize(frame["customer_id"], sort=True)
     code = ids.astype(np.int64)
     n = len(uniques)

@@ -170,7 +170,10 @@ def load_orders(paths: Sequence[str], rules: Rules, *, today: dt.date | None = N
         files.append(raw.source)
         rows_read += raw.rows_read
     columns = sorted({c for f in frames for c in f.columns}, key=_column_order)
-    orders = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    if len(frames) == 1:
+        orders = frames[0].reset_index(drop=True)
+    else:
+        orders = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
     for column in ("order_id", "category", "status"):
         if column in orders.columns:
             orders[column] = orders[column].fillna("").astype("str")
@@ -267,7 +270,7 @@ def _parse_orders(
             orders[column] = parse_amounts(
                 orders[column], decimal=decimal or amounts.decimal
             ).values
-    return orders.loc[keep], warnings
+    return (orders if keep.all() else orders.loc[keep]), warnings
 
 
 def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) -> pd.Series:

@@ -10,6 +10,7 @@ their line. Each kept row carries the row number a spreadsheet shows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import sys
@@ -26,6 +27,7 @@ from winback_cli.sniff import decode_bytes, detect_delimiter
 
 ROW = "_row"  # spreadsheet row number of each record (header is row 1)
 BLOCK_SIZE = 8 << 20
+SAMPLE = 1 << 20  # bytes decoded for sniffing the header and delimiter
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,33 @@ def read_bytes(path: str) -> tuple[bytes, str]:
         raise InputError(f"{path}: permission denied; check the file's permissions") from None
 
 
+def _utf8_body(data: bytes, source: str) -> tuple[bytes, str, tuple[str, ...]]:
+    """UTF-8 bytes to parse, a text sample for sniffing, and decoding warnings.
+
+    Valid UTF-8 without NUL bytes (the common case) is parsed as it is, so a
+    large file is not held three times (bytes, text, re-encoded bytes); only
+    its first megabyte is decoded, for the header and the delimiter.
+    """
+    if b"\x00" not in data:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for start in range(0, len(data), SAMPLE):
+                decoder.decode(data[start : start + SAMPLE])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            pass
+        else:
+            body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+            return body, body[:SAMPLE].decode("utf-8", errors="ignore"), ()
+    decoded = decode_bytes(data, source)
+    return decoded.text.encode("utf-8"), decoded.text, decoded.warnings
+
+
 def _header(text: str, delimiter: str, source: str) -> tuple[list[str], list[str]]:
     """Parse the header record; return cleaned names and warnings."""
     try:
         # The header is the first record; parse only the start of the file.
-        names = next(csv.reader(io.StringIO(text[:1 << 20], newline=""), delimiter=delimiter))
+        names = next(csv.reader(io.StringIO(text[:SAMPLE], newline=""), delimiter=delimiter))
     except (StopIteration, csv.Error) as exc:
         raise InputError(f"{source}, row 1: cannot read the header row ({exc})") from None
     names = [name.strip() for name in names]
@@ -156,14 +180,16 @@ def _locate(text: str, rows: list) -> list[int]:
 def read_table(path: str) -> RawTable:
     """Read a delimited text file; see the module docstring."""
     data, source = read_bytes(path)
-    decoded = decode_bytes(data, source)
-    text = decoded.text
+    body, text, decode_warnings = _utf8_body(data, source)
     if not text.strip():
         raise InputError(f"{source}: the file is empty; export it again with a header row")
     delimiter = detect_delimiter(text, source)
     names, warnings = _header(text, delimiter, source)
-    body = text.encode("utf-8")
+    del data
     table, bad = _parse(body, names, delimiter, source)
+    if bad and len(text) < len(body):
+        text = body.decode("utf-8")  # the whole text, to find the lines of bad rows
+    del body
     frame = table.to_pandas()
     if frame.empty and not bad:
         warnings.append(f"{source}: has a header row but no data rows")
@@ -194,7 +220,7 @@ def read_table(path: str) -> RawTable:
         if bad
         else empty_rejects()
     )
-    warnings = [*decoded.warnings, *warnings]
+    warnings = [*decode_warnings, *warnings]
     headers = tuple(c for c in frame.columns if c != ROW)
     return RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, tuple(warnings))
 

@@ -127,9 +127,10 @@ def _below_min_clv(table: pd.DataFrame, rules: Rules, fmt) -> tuple[pd.Series, p
         return pd.Series(False, index=index), pd.Series("", index=index)
     low = clv.notna() & (clv < minimum)
     text = pd.Series("", index=index, dtype=object)
+    shown = pd.Series([fmt(v) for v in clv[low]], index=index[low.to_numpy()], dtype=object)
     text[low] = (
         "expected value "
-        + clv[low].map(fmt)
+        + shown
         + f" over the next {rules.clv.horizon} below minimum CLV {fmt(minimum)}"
     )
     return low, text
