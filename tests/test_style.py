@@ -20,7 +20,11 @@ PATHS = ["src", "tests", "bench", "examples"]
 @pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
 def test_ruff(args):
     done = subprocess.run(
-        [RUFF, *args, *PATHS], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ruff", *args, *PATHS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

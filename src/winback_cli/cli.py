@@ -278,6 +278,102 @@ def rules_check(
         _stderr().print(f"{source}: OK, {len(rules.triggers)} trigger(s)")
 
 
+class LetterFormat(StrEnum):
+    md = "md"
+    txt = "txt"
+    html = "html"
+    eml = "eml"
+
+
+class ListFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def letters(
+    orders: list[str] = typer.Argument(
+        ..., help="Order export(s): CSV paths, globs, or - for stdin."
+    ),
+    customers: str = typer.Option(..., "--customers", "-c", help="Customer export."),
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for the drafts [default: preview on stdout]."
+    ),
+    fmt: LetterFormat = typer.Option(LetterFormat.md, "--format", "-f", help="Draft format."),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="Campaign name [default: winback-<as-of date>]."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Draft only the first N."),
+    feedback: str | None = typer.Option(
+        None, "--feedback", help="Feedback CSV: customer id, reason, note, date."
+    ),
+    ledger: Path | None = typer.Option(
+        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date to judge by [default: day after the last order]."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing draft files."),
+) -> None:
+    """Draft personalised win-back letters for the leaving customers worth winning back.
+
+    Without --out the first drafts are shown and nothing is written. With --out
+    every draft, manifest.csv and (for generated offer codes) codes.csv are written
+    and the campaign is recorded in the ledger.
+
+    Example:
+
+        winback letters orders.csv -c customers.csv --out drafts --format eml
+    """
+    from winback_cli.letters_command import LettersRequest, letters_command
+
+    with reporting():
+        request = LettersRequest(
+            orders=tuple(orders),
+            rules=_rules(rules),
+            customers=customers,
+            as_of=_parse_as_of(as_of),
+            out=out,
+            fmt=fmt.value,
+            campaign=campaign,
+            limit=limit,
+            feedback=feedback,
+            ledger=ledger,
+            force=force,
+        )
+        letters_command(request, _stdout(), _stderr())
+
+
+@app.command()
+def campaigns(
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML; the ledger is looked for beside it."
+    ),
+    ledger: Path | None = typer.Option(
+        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
+    ),
+    fmt: ListFormat = typer.Option(
+        ListFormat.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
+    ),
+) -> None:
+    """List the recorded letter campaigns with their customers, offer codes and cost.
+
+    Example:
+
+        winback campaigns --ledger winback.db
+    """
+    from winback_cli.letters_command import CampaignsRequest, campaigns_command
+
+    with reporting():
+        request = CampaignsRequest(rules=_rules(rules), ledger=ledger, fmt=fmt.value)
+        campaigns_command(request, _stdout(), _stderr())
+
+
 def main() -> None:
     """Console-script entry point: run the app; a closed pipe ends quietly."""
     try:

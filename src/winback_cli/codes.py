@@ -48,7 +48,7 @@ def generate_code(
     """The code of one customer in one campaign, e.g. `WB-7KQ2-MX9P-A3F4`.
 
     >>> generate_code(b"0123456789abcdef", "spring", "K1")
-    'WB-WJ3S-ZDBB-5HBZ'
+    'WB-LRV6-KXVJ-8KUS'
     """
     message = f"winback-offer-code\x1f{campaign}\x1f{customer_id}".encode()
     number = int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest(), "big")
@@ -62,7 +62,13 @@ def generate_code(
 
 
 def verify_code(
-    code: str, secret: bytes, campaign: str, customer_id: str, *, prefix: str = "WB", length: int = 12
+    code: str,
+    secret: bytes,
+    campaign: str,
+    customer_id: str,
+    *,
+    prefix: str = "WB",
+    length: int = 12,
 ) -> bool:
     """Whether `code` is the one generated for this customer and campaign (case ignored)."""
     expected = generate_code(secret, campaign, customer_id, prefix=prefix, length=length)
@@ -136,12 +142,11 @@ def assign_codes(
         result.update(dict.fromkeys(needed, PLACEHOLDER))
         return result, notes
     for cid in needed:
-        result[cid] = generate_code(
-            secret, campaign, cid, prefix=codes.prefix, length=codes.length
-        )
+        result[cid] = generate_code(secret, campaign, cid, prefix=codes.prefix, length=codes.length)
     clash = used & {result[cid] for cid in needed}
     if len(set(result.values())) < len(result) or clash:
         raise InputError(
-            "two offer codes came out the same; raise codes.length and run again (nothing was written)"
+            "two offer codes came out the same; raise codes.length and run again "
+            "(nothing was written)"
         )
     return result, notes

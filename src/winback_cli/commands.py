@@ -51,7 +51,7 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
     """Run the scan and write or show its result."""
     from winback_cli.atomic import check_writable
     from winback_cli.render import print_notes, summary_table
-    from winback_cli.scan import ScanOptions, run_scan, select
+    from winback_cli.scan import NoUsableRowsError, ScanOptions, run_scan, select
 
     rules, source = request.rules
     fmt = _format(request, stdout)
@@ -60,15 +60,19 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
     targets = [p for p in (request.output, request.rejects) if p is not None]
     check_writable(targets, force=request.force)
 
-    result = run_scan(
-        ScanOptions(
-            orders=request.orders,
-            rules=rules,
-            rules_source=source,
-            customers=request.customers,
-            as_of=request.as_of,
-        )
+    options = ScanOptions(
+        orders=request.orders,
+        rules=rules,
+        rules_source=source,
+        customers=request.customers,
+        as_of=request.as_of,
     )
+    try:
+        result = run_scan(options)
+    except NoUsableRowsError as error:
+        if request.rejects is not None:
+            _write_rejects(error.rejects, request, rules)
+        raise
     print_notes(stderr, result.notes)
     _report_rows(result, request, stderr)
     if request.rejects is not None:

@@ -57,7 +57,7 @@ def safe_stems(customer_ids: Sequence[str]) -> list[str]:
     """A file-name stem per customer id, unique even where file systems ignore case.
 
     >>> safe_stems(["K00042", "../../x", "CON"])
-    ['K00042', 'x-ab1a3ecf', 'CON-0e9d7ab2']
+    ['K00042', 'x-9cdf6a50', 'CON-a3dbc4b6']
     """
     stems, seen = [], set()
     for cid in customer_ids:
@@ -95,7 +95,9 @@ def eml_bytes(draft: Rendered, *, to: Address | None, sender: Address | None) ->
         message["From"] = sender
     message["Subject"] = _one_line(draft.subject)
     message["X-Unsent"] = "1"
-    message.set_content(draft.body)
+    # 8bit keeps the draft readable in an editor; RFC 5322 allows lines up to 998 bytes.
+    longest = max((len(line.encode()) for line in draft.body.splitlines()), default=0)
+    message.set_content(draft.body, cte="8bit" if longest <= 998 else "quoted-printable")
     return message.as_bytes()
 
 

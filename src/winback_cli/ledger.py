@@ -198,7 +198,9 @@ def recording(path: Path, campaign: Campaign, contacts: pd.DataFrame) -> Iterato
 
 def _plain(row: tuple) -> tuple:
     """Values SQLite stores: text, or float for the cost."""
-    return tuple(v if isinstance(v, float | int) and not isinstance(v, bool) else str(v) for v in row)
+    return tuple(
+        v if isinstance(v, float | int) and not isinstance(v, bool) else str(v) for v in row
+    )
 
 
 def list_campaigns(path: Path) -> pd.DataFrame:

@@ -37,7 +37,7 @@ _CHANNEL_OF = {word: key for key, words in CHANNEL_WORDS.items() for word in wor
 
 
 def normalise_channel(values: pd.Series) -> pd.Series:
-    """Channel words (`Brief`, `E-Mail`, `Telefon`, `Besuch`, ...) -> letter/email/phone/visit or ''.
+    """Channel words (`Brief`, `E-Mail`, `Telefon`, `Besuch`) -> letter/email/phone/visit or ''.
 
     >>> normalise_channel(pd.Series(["Brief", "E-Mail", "Telefon", "Besuch", "Fax"])).tolist()
     ['letter', 'email', 'phone', 'visit', '']
@@ -141,7 +141,10 @@ def assign_measures(
     if rules.contact.respect_preferred_channel and "preferred_channel" in table:
         preferred = normalise_channel(table["preferred_channel"].astype("str"))
         allowed = chosen.map({k: {m.channel, *m.allow_channels} for k, m in measures.items()})
-        usable = [p != "" and c != "none" and p in a for p, c, a in zip(preferred, channel, allowed, strict=True)]
+        usable = [
+            p != "" and c != "none" and p in a
+            for p, c, a in zip(preferred, channel, allowed, strict=True)
+        ]
         channel = channel.where(~np.array(usable, dtype=bool), preferred)
     wait = field(lambda m: str(m.wait) if m.wait else "")
     contact_from = pd.Series(pd.Timestamp(as_of).normalize(), index=index)
@@ -155,7 +158,7 @@ def assign_measures(
     opted = table.get("opt_out", pd.Series(False, index=index)).fillna(False).astype(bool)
     steps = [
         (opted, pd.Series("opted out of contact", index=index)),
-        (~worth, "not worth winning back: " + table["decision_reason"].astype("str")),
+        (~worth, "not worth winning back (" + table["decision_reason"].astype("str") + ")"),
         (channel == "none", "playbook measure '" + chosen + "': no contact"),
         (capped != "", capped),
     ]
@@ -211,7 +214,9 @@ def summary_notes(table: pd.DataFrame, rules: Rules) -> list[str]:
     planned = leaving & (table["measure"] != "")
     channels = table.loc[planned, "channel"].value_counts()
     by_channel = ", ".join(f"{name} {count}" for name, count in channels.items())
-    text = f"playbook: {int(planned.sum())} of {int(leaving.sum())} leaving customer(s) get a measure"
+    text = (
+        f"playbook: {int(planned.sum())} of {int(leaving.sum())} leaving customer(s) get a measure"
+    )
     text += f" ({by_channel})" if by_channel else ""
     skipped = table.loc[leaving & ~planned, "skipped"].astype("str")
     kinds = {

@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.columns import map_columns, normalise_header
-from winback_cli.errors import InputError
+from winback_cli.errors import ColumnError, InputError
 from winback_cli.money import money_formatter
 from winback_cli.rules import Rules
 from winback_cli.value import REASON_WORDS
 from winback_cli.vocab import normalise_reason
 
 REASON_COLUMNS = ("reason", "reason_source", "reason_evidence")
+REASON_HEADERS = ("reason", "grund", "churn reason", "kündigungsgrund", "abwanderungsgrund")
 NOTE_HEADERS = ("note", "notes", "comment", "remark", "notiz", "bemerkung", "kommentar", "text")
 DATE_HEADERS = ("date", "feedback date", "answered", "datum", "antwortdatum", "erfasst am")
 
@@ -43,14 +44,24 @@ def load_feedback(path: str, rules: Rules) -> tuple[pd.DataFrame, list[str]]:
         raw.headers,
         source=raw.source,
         wanted=("customer_id", "churn_reason"),
-        required=("customer_id", "churn_reason"),
+        required=("customer_id",),
         mapping=rules.columns,
         profile="generic",
     )
     frame = raw.frame
-    ids = frame[mapping.found["customer_id"]].astype("str").str.strip()
-    text = frame[mapping.found["churn_reason"]].astype("str").str.strip()
     found = {normalise_header(h): h for h in raw.headers if h not in mapping.found.values()}
+    reason_header = mapping.found.get("churn_reason") or next(
+        (found[k] for k in map(normalise_header, REASON_HEADERS) if k in found), None
+    )
+    if reason_header is None:
+        raise ColumnError(
+            f"{raw.source}: no reason column (reason, Grund, churn_reason); headers found: "
+            f"{', '.join(raw.headers)}. Fix: name the column 'reason' or map churn_reason "
+            "under columns: in the rules"
+        )
+    found = {k: h for k, h in found.items() if h != reason_header}
+    ids = frame[mapping.found["customer_id"]].astype("str").str.strip()
+    text = frame[reason_header].astype("str").str.strip()
     note_header = next((found[k] for k in map(normalise_header, NOTE_HEADERS) if k in found), None)
     date_header = next((found[k] for k in map(normalise_header, DATE_HEADERS) if k in found), None)
     notes = list(raw.warnings)
@@ -65,14 +76,17 @@ def load_feedback(path: str, rules: Rules) -> tuple[pd.DataFrame, list[str]]:
     )
     if date_header is not None:
         dates = parse_dates(
-            frame[date_header], date_format=rules.date_format, source=f"{raw.source}, '{date_header}'"
+            frame[date_header],
+            date_format=rules.date_format,
+            source=f"{raw.source}, '{date_header}'",
         )
         result["date"] = dates.values
         bad = (dates.problems != "") & (frame[date_header].astype("str").str.strip() != "")
         if bad.any():
             notes.append(
                 f"{raw.source}: {int(bad.sum())} feedback date(s) could not be read "
-                f"(first in row {int(result.loc[bad, 'row'].iloc[0])}); those entries count as oldest"
+                f"(first in row {int(result.loc[bad, 'row'].iloc[0])}); "
+                "those entries count as oldest"
             )
     usable = (ids != "") & (text != "")
     if (~usable).any():
@@ -113,7 +127,11 @@ def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rule
     width = settings.window.approx_days
     period = np.where(day >= end - width, 0, np.where(day >= end - 2 * width, 1, -1))
     keep = (period >= 0) & ~np.isnan(end)
-    order_key = frame["order_id"].astype("str").to_numpy() if "order_id" in frame else np.arange(len(frame)).astype(str)
+    order_key = (
+        frame["order_id"].astype("str").to_numpy()
+        if "order_id" in frame
+        else np.arange(len(frame)).astype(str)
+    )
     parts = pd.DataFrame(
         {
             "customer": customer[keep],
@@ -132,16 +150,31 @@ def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rule
         key = (name, period)
         return wide[key].to_numpy(dtype=float) if key in wide.columns else np.zeros(len(wide))
 
-    share = [np.divide(get("returned", p), get("bought", p), out=np.zeros(len(wide)), where=get("bought", p) > 0) for p in (0, 1)]
+    share = [
+        np.divide(
+            get("returned", p),
+            get("bought", p),
+            out=np.zeros(len(wide)),
+            where=get("bought", p) > 0,
+        )
+        for p in (0, 1)
+    ]
     quality = (share[0] > settings.returns_share_above) & (share[0] >= 2 * share[1])
-    aov = [np.divide(get("bought", p), get("orders", p), out=np.zeros(len(wide)), where=get("orders", p) > 0) for p in (0, 1)]
+    aov = [
+        np.divide(
+            get("bought", p), get("orders", p), out=np.zeros(len(wide)), where=get("orders", p) > 0
+        )
+        for p in (0, 1)
+    ]
     enough = (get("orders", 0) >= 2) & (get("orders", 1) >= 2)
     price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
     money = money_formatter(rules.locale, rules.currency)
     label = f"the last {settings.window} of ordering"
     evidence = np.full(len(wide), "", dtype=object)
     for i in np.flatnonzero(quality):
-        evidence[i] = f"returns were {share[0][i]:.0%} of purchases in {label}, {share[1][i]:.0%} before"
+        evidence[i] = (
+            f"returns were {share[0][i]:.0%} of purchases in {label}, {share[1][i]:.0%} before"
+        )
     for i in np.flatnonzero(price):
         evidence[i] = f"average order {money(aov[0][i])} in {label}, {money(aov[1][i])} before"
     probable = np.where(quality, "quality", np.where(price, "price", ""))
@@ -151,7 +184,9 @@ def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rule
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
     parts = evidence.fillna("").astype("str").str.split(" | ", regex=False)
     prefix = trigger_id + ": "
-    return parts.map(lambda items: next((p[len(prefix) :] for p in items if p.startswith(prefix)), ""))
+    return parts.map(
+        lambda items: next((p[len(prefix) :] for p in items if p.startswith(prefix)), "")
+    )
 
 
 def assign_reasons(
@@ -184,7 +219,9 @@ def assign_reasons(
     for trigger_id, category in rules.reasons.from_triggers.items():
         hit = fired.map(lambda ids, wanted=trigger_id: wanted in ids)
         given = pd.Series(np.where(hit, category, ""), index=index)
-        candidates.append((given, f"trigger {trigger_id}", _trigger_evidence(table["evidence"], trigger_id)))
+        candidates.append(
+            (given, f"trigger {trigger_id}", _trigger_evidence(table["evidence"], trigger_id))
+        )
     candidates.append((signals["probable"], "probable", signals["evidence"]))
     for given, label, text in candidates:
         take = (reason == "") & (given != "")

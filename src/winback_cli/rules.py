@@ -49,9 +49,16 @@ def _money(value: Any) -> float:
     return parse_money(value)
 
 
+def _text_or_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected text or a number, found a yes/no value")
+    return value
+
+
 DurationValue = Annotated[Duration, BeforeValidator(_duration)]
 PercentValue = Annotated[float, BeforeValidator(_percent)]
 MoneyValue = Annotated[float, BeforeValidator(_money)]
+TextOrNumber = Annotated[str | float, BeforeValidator(_text_or_number)]
 TriggerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)]
 
 
@@ -154,8 +161,8 @@ class FieldTrigger(TriggerBase):
 
     kind: Literal["field"]
     column: str = Field(min_length=1)
-    equals: str | float | None = None
-    in_: tuple[str | float, ...] | None = Field(default=None, alias="in")
+    equals: TextOrNumber | None = None
+    in_: tuple[TextOrNumber, ...] | None = Field(default=None, alias="in")
     is_true: bool | None = None
     less_than: float | None = None
     greater_than: float | None = None

@@ -21,6 +21,7 @@ from winback_cli.errors import InputError, RulesError
 from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Customers, Orders, load_customers, load_orders
 from winback_cli.money import money_formatter
+from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
 from winback_cli.rules import Rules
 from winback_cli.triggers import evaluate
 from winback_cli.value import abc_segments, basis_values, decide, value_score
@@ -36,6 +37,7 @@ CORE_COLUMNS = (
     "value_score",
     "worth_winning_back",
     "decision_reason",
+    *PLAN_COLUMNS,
     "strategic",
     "opt_out",
     "first_order",
@@ -59,6 +61,14 @@ CORE_COLUMNS = (
 )
 STATUS_ORDER = {"churned": 0, "at_risk": 1, "active": 2}
 STATUS_CHOICES = ("leaving", "churned", "at_risk", "active", "all")
+
+
+class NoUsableRowsError(InputError):
+    """No order row could be used; carries the rejects so they can still be written."""
+
+    def __init__(self, message: str, rejects: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.rejects = rejects
 
 
 @dataclass(frozen=True)
@@ -117,9 +127,15 @@ def run_scan(options: ScanOptions) -> ScanResult:
     customers = load_customers(options.customers, rules) if options.customers else None
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     if orders.frame.empty:
-        raise InputError(
+        first = "; ".join(
+            f"row {r.row}: {r.reason}" for r in orders.rejects.head(3).itertuples(index=False)
+        )
+        raise NoUsableRowsError(
             f"{', '.join(orders.files)}: no usable order rows "
-            f"({orders.rows_read} read, {len(orders.rejects)} rejected); see --rejects"
+            f"({orders.rows_read} read, {len(orders.rejects)} rejected"
+            + (f"; {first}" if first else "")
+            + "); list them all with --rejects FILE",
+            orders.rejects,
         )
     as_of = (
         pd.Timestamp(options.as_of) if options.as_of else default_as_of(orders.frame["order_date"])
@@ -157,6 +173,10 @@ def run_scan(options: ScanOptions) -> ScanResult:
     if customers is not None:
         notes.extend(_coverage_notes(ids, customers))
     table = _rank(table)
+    table, more = plan_for_scan(
+        table, rules, orders.frame, as_of, options.rules_source, options.today
+    )
+    notes.extend(more)
     return ScanResult(table, _summarise(table), as_of.date(), orders, customers, tuple(notes))
 
 

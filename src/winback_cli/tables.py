@@ -28,6 +28,7 @@ from winback_cli.sniff import decode_bytes, detect_delimiter
 ROW = "_row"  # spreadsheet row number of each record (header is row 1)
 BLOCK_SIZE = 8 << 20
 SAMPLE = 1 << 20  # bytes decoded for sniffing the header and delimiter
+MAX_HEADER = 200_000  # characters; real exports' headers are a few thousand at most
 
 
 @dataclass(frozen=True)
@@ -181,15 +182,23 @@ def read_table(path: str) -> RawTable:
     """Read a delimited text file; see the module docstring."""
     data, source = read_bytes(path)
     body, text, decode_warnings = _utf8_body(data, source)
+    del data
+    body, text, delimiter = _separator_line(body, text)
     if not text.strip():
         raise InputError(f"{source}: the file is empty; export it again with a header row")
-    delimiter = detect_delimiter(text, source)
+    _check_header_size(text, len(body), source)
+    delimiter = delimiter or detect_delimiter(text, source)
     names, warnings = _header(text, delimiter, source)
-    del data
     table, bad = _parse(body, names, delimiter, source)
-    if bad and len(text) < len(body):
-        text = body.decode("utf-8")  # the whole text, to find the lines of bad rows
+    multiline = _has_line_breaks(table) or any("\n" in row.text for row in bad)
+    if (bad or multiline) and len(text) < len(body):
+        text = body.decode("utf-8")  # the whole text, to find rows and quotes
     del body
+    if multiline:
+        _check_quotes(text, delimiter, source)
+        located = _bad_records(text, delimiter, len(names))
+    else:
+        located = sorted(zip(_locate(text, bad), [_describe(row) for row in bad], strict=True))
     frame = table.to_pandas()
     if frame.empty and not bad:
         warnings.append(f"{source}: has a header row but no data rows")
@@ -197,9 +206,8 @@ def read_table(path: str) -> RawTable:
     if len(frame.columns):
         blank = (frame[names] == "").all(axis=1).to_numpy()
     # Spreadsheet row numbers: header is row 1; skipped invalid rows still take a row.
-    bad_lines = sorted(_locate(text, bad))
     rows = np.arange(2, len(frame) + 2, dtype=np.int64)
-    for line in bad_lines:
+    for line, _ in located:
         rows[rows >= line] += 1
     frame[ROW] = rows
     frame = frame.loc[~blank].reset_index(drop=True)
@@ -208,21 +216,76 @@ def read_table(path: str) -> RawTable:
         pd.DataFrame(
             {
                 "file": source,
-                "row": np.array(bad_lines, dtype=np.int64),
+                "row": np.array([line for line, _ in located], dtype=np.int64),
                 "column": "",
-                "value": [row.text[:200] for row in bad],
-                "reason": [
-                    f"has {row.actual_columns} fields, expected {row.expected_columns}"
-                    for row in bad
-                ],
+                "value": [value for _, (value, _) in located],
+                "reason": [reason for _, (_, reason) in located],
             }
         )
-        if bad
+        if located
         else empty_rejects()
     )
     warnings = [*decode_warnings, *warnings]
     headers = tuple(c for c in frame.columns if c != ROW)
     return RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, tuple(warnings))
+
+
+def _describe(row: pacsv.InvalidRow) -> tuple[str, str]:
+    return row.text[:200], f"has {row.actual_columns} fields, expected {row.expected_columns}"
+
+
+def _separator_line(body: bytes, text: str) -> tuple[bytes, str, str | None]:
+    """Honour Excel's `sep=;` first line: use that delimiter and drop the line."""
+    first = text.split("\n", 1)[0].strip()
+    if len(first) == 5 and first.lower().startswith("sep="):
+        cut = body.find(b"\n") + 1
+        return body[cut:], text[text.find("\n") + 1 :], first[4]
+    return body, text, None
+
+
+def _check_header_size(text: str, size: int, source: str) -> None:
+    """Refuse a header row too long to be a real export's header."""
+    first_break = text.find("\n")
+    if (first_break < 0 and size > len(text.encode("utf-8"))) or first_break > MAX_HEADER:
+        raise InputError(
+            f"{source}, row 1: the header row is longer than {MAX_HEADER:,} characters "
+            f"(a file with {text[:MAX_HEADER].count(',') + text[:MAX_HEADER].count(';'):,}+ "
+            "columns?); winback reads order and customer exports with at most a few "
+            "hundred columns. Export only the columns you need"
+        )
+
+
+def _has_line_breaks(table: pa.Table) -> bool:
+    """Does any value hold a line break (a quoted multi-line field)?"""
+    import pyarrow.compute as pc
+
+    return any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.itercolumns())
+
+
+def _check_quotes(text: str, delimiter: str, source: str) -> None:
+    """A quote that never closes would swallow every row after it: refuse the file."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    last_line = 0
+    try:
+        for _ in reader:
+            last_line = reader.line_num
+    except csv.Error as error:
+        raise InputError(
+            f"{source}, line {last_line + 1}: a quoted field opened in this row is never "
+            f"closed ({error}); every row after it would be read as one value. Fix: close "
+            'the quote (or double it as "" inside a quoted value) and export again'
+        ) from None
+
+
+def _bad_records(text: str, delimiter: str, expected: int) -> list[tuple[int, tuple[str, str]]]:
+    """Rows (as a spreadsheet counts them) whose field count is wrong, for multi-line files."""
+    found = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for row, record in enumerate(reader, start=1):
+        if row > 1 and record and len(record) != expected:
+            value = delimiter.join(record)[:200]
+            found.append((row, (value, f"has {len(record)} fields, expected {expected}")))
+    return found
 
 
 def _drop_empty_unnamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from winback_cli.errors import RulesError
 if TYPE_CHECKING:
     import pydantic
 
+MAX_VALUES = 100_000  # values a rules file may expand to (aliases included)
+
 YamlPath = tuple[str | int, ...]
 AllowedKeys = Callable[[tuple[Any, ...]], Iterable[str]]
 
@@ -112,11 +114,36 @@ class _StrictLoader(yaml.SafeLoader):
         if root is None:  # empty file or only comments
             return YamlDoc({}, self.source)
         entries = self._check_tree(root)
+        self._check_size(root)
         try:
             data = self.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             raise self._syntax_error(exc) from None
         return YamlDoc(data, self.source, root, entries, self.text)
+
+    def _check_size(self, root: yaml.Node) -> None:
+        """Refuse aliases that expand into a huge document (a "billion laughs" file)."""
+        sizes: dict[int, int] = {}
+
+        def size(node: yaml.Node) -> int:
+            if id(node) in sizes:
+                return sizes[id(node)]
+            sizes[id(node)] = MAX_VALUES + 1  # a node that contains itself is too big
+            if isinstance(node, yaml.ScalarNode):
+                total = 1
+            elif isinstance(node, yaml.SequenceNode):
+                total = 1 + sum(size(child) for child in node.value)
+            else:
+                total = 1 + sum(size(key) + size(value) for key, value in node.value)
+            sizes[id(node)] = min(total, MAX_VALUES + 1)
+            return sizes[id(node)]
+
+        if size(root) > MAX_VALUES:
+            raise self._error(
+                root.start_mark.line + 1,
+                f"the document expands to more than {MAX_VALUES:,} values through "
+                "*aliases; a rules file is small, so write the values out instead",
+            )
 
     def _check_tree(self, root: yaml.Node) -> dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]]:
         """Refuse bad tags, keys and scalars, in document order; index each mapping by key."""
