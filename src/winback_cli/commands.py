@@ -113,7 +113,8 @@ def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Con
             money_columns=[
                 c
                 for c in rows.columns
-                if c.startswith(("revenue", "margin")) or c in ("aov", "returns_value")
+                if c.startswith(("revenue", "margin"))
+                or c in ("aov", "returns_value", "clv", "expected_spend")
             ],
         )
         return

@@ -175,12 +175,14 @@ def recording(path: Path, campaign: Campaign, contacts: pd.DataFrame) -> Iterato
             )
             before = connection.total_changes
             rows = contacts.reindex(columns=CONTACT_FIELDS).fillna("")
+            # Only a customer already in this campaign is skipped; a code handed out
+            # before (unique index) is an error, not a silent skip as OR IGNORE would be.
             connection.executemany(
-                "INSERT OR IGNORE INTO contacts (campaign, contact_date, "
+                "INSERT INTO contacts (campaign, contact_date, "
                 + ", ".join(CONTACT_FIELDS)
                 + ") VALUES (?, ?, "
                 + ", ".join("?" * len(CONTACT_FIELDS))
-                + ")",
+                + ") ON CONFLICT (campaign, customer_id) DO NOTHING",
                 [
                     (campaign.name, campaign.contact_date.isoformat(), *_plain(row))
                     for row in rows.itertuples(index=False)

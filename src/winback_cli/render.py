@@ -110,6 +110,7 @@ def value_table(rules) -> Table:
     table.add_column("key")
     table.add_column("value")
     value = rules.value
+    money = money_formatter(rules.locale, rules.currency)
     rows = {
         "profile": rules.profile,
         "columns": ", ".join(f"{k}: {_show(v)}" for k, v in rules.columns.items())
@@ -117,15 +118,24 @@ def value_table(rules) -> Table:
         "currency / locale": f"{rules.currency} / {rules.locale}",
         "value basis": value.basis,
         "segments": ", ".join(f"{k} {v:.0%}" for k, v in value.segments.items()),
-        "min value per year": money_formatter(rules.locale, rules.currency)(
-            value.min_value_per_year
-        ),
+        "min value per year": money(value.min_value_per_year),
         "score weights": ", ".join(f"{k} {v:g}" for k, v in value.weights.items()),
         "not worth when reason": ", ".join(value.not_worth_reasons),
+        "min CLV": "—" if value.min_clv is None else money(value.min_clv),
+        "lifetime value (clv)": _clv_line(rules.clv),
     }
     for key, shown in rows.items():
         table.add_row(key, Text(str(shown)))
     return table
+
+
+def _clv_line(clv) -> str:
+    if not clv.enabled:
+        return "off"
+    return (
+        f"{clv.model}, time unit {clv.time_unit}, horizon {clv.horizon}, "
+        f"discount {clv.discount_rate:.0%}/year, on {clv.value}"
+    )
 
 
 def _show(value) -> str:
