@@ -73,9 +73,7 @@ def write_shop(folder: Path, *, extra_customer: str | None = None) -> dict[str, 
         "customer_id,salutation,first_name,last_name,company,email,language,"
         "preferred_channel,opt_out,churn_reason"
     )
-    customer_lines = [header] + [
-        ",".join(f'"{value}"' for value in row) for row in customers
-    ]
+    customer_lines = [header] + [",".join(f'"{value}"' for value in row) for row in customers]
     paths = {
         "orders": folder / "orders.csv",
         "customers": folder / "customers.csv",

@@ -49,7 +49,9 @@ def test_codes_are_assigned_for_every_customer_and_reused_within_a_campaign():
 
 def test_writing_without_a_secret_is_refused_and_a_preview_shows_a_placeholder():
     with pytest.raises(RulesError, match="WINBACK_CODE_SECRET"):
-        assign_codes(["a"], CodesRules(), campaign="c", base_dir=None, used=set(), existing={}, environ={})
+        assign_codes(
+            ["a"], CodesRules(), campaign="c", base_dir=None, used=set(), existing={}, environ={}
+        )
     codes, notes = assign_codes(
         ["a"], CodesRules(), campaign="c", base_dir=None, used=set(), existing={}, environ={},
         preview=True,

@@ -16,8 +16,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,7 +96,9 @@ def make_xlsx(folder: Path) -> None:
 
     workbook = xlsxwriter.Workbook(str(folder / "orders.xlsx"))
     sheet = workbook.add_worksheet()
-    for row, values in enumerate([["customer_id", "order_date", "amount"], ["C1", "2025-01-10", 1]]):
+    for row, values in enumerate(
+        [["customer_id", "order_date", "amount"], ["C1", "2025-01-10", 1]]
+    ):
         sheet.write_row(row, 0, values)
     workbook.close()
 
@@ -104,7 +106,7 @@ def make_xlsx(folder: Path) -> None:
 def make_huge_field(folder: Path) -> None:
     """A 100 MB note in one quoted field of an otherwise ordinary export."""
     with (folder / "orders.csv").open("wb") as handle:
-        handle.write(b"order_id,customer_id,order_date,amount,note\n1,C1,2025-01-10,100.00,\"")
+        handle.write(b'order_id,customer_id,order_date,amount,note\n1,C1,2025-01-10,100.00,"')
         chunk = b"x" * (1 << 20)
         for _ in range(100):
             handle.write(chunk)
@@ -208,9 +210,16 @@ CASES: list[Case] = [
         check=expect(C1={"revenue_total": "100"}, C2={"revenue_total": "200"}),
         make=write(
             "orders.csv",
-            "\ufeffKundennummer;Belegdatum;Umsatz\nC1;10.01.2025;100,00\nC2;10.02.2025;200,00\n"
-            .encode(),
+            "\ufeffKundennummer;Belegdatum;Umsatz\nC1;10.01.2025;100,00\nC2;10.02.2025;200,00\n".encode(),
         ),
+    ),
+    Case(
+        "blank_first_line",  # an empty line above the header
+        scan(),
+        0,
+        counts=(2, 2, 0),
+        rejects=(),
+        check=ids("C1", "C2"),
     ),
     Case("crlf_line_endings", scan(), 0, counts=(3, 3, 0), rejects=(), check=ids("C1", "C2")),
     Case("cr_only_line_endings", scan(), 0, counts=(3, 3, 0), rejects=(), check=ids("C1", "C2")),
@@ -300,7 +309,9 @@ CASES: list[Case] = [
             ("orders.csv", 4, "", FIELDS_4.format(5)),
         ),
     ),
-    Case("blank_lines_between_rows", scan(), 0, counts=(3, 3, 0), rejects=(), check=ids("C1", "C2")),
+    Case(
+        "blank_lines_between_rows", scan(), 0, counts=(3, 3, 0), rejects=(), check=ids("C1", "C2")
+    ),
     Case(
         "trailing_empty_columns",
         scan(),
@@ -479,7 +490,10 @@ CASES: list[Case] = [
         scan(),
         0,
         counts=(5, 3, 2),
-        rejects=(("orders.csv", 3, "amount", "empty amount"), ("orders.csv", 5, "amount", "empty amount")),
+        rejects=(
+            ("orders.csv", 3, "amount", "empty amount"),
+            ("orders.csv", 5, "amount", "empty amount"),
+        ),
     ),
     Case(
         "negative_amounts",  # -50.00, (20.00) and SAP's 30.00- are returns
@@ -743,7 +757,9 @@ CASES: list[Case] = [
         "yaml_python_name_tag",
         scan("-r", "rules.yaml"),
         2,
-        ("Error: rules.yaml, line 2: tag '!!python/object:winback_cli.rules.Rules' is not allowed",),
+        (
+            "Error: rules.yaml, line 2: tag '!!python/object:winback_cli.rules.Rules' is not allowed",
+        ),
     ),
     Case(
         "trigger_missing_column",
@@ -771,13 +787,20 @@ CASES: list[Case] = [
         "duration_bare_number",
         scan("-r", "rules.yaml"),
         2,
-        ("Error: rules.yaml, line 4: triggers[0].for", "duration 180 has no unit: write e.g. '180d'"),
+        (
+            "Error: rules.yaml, line 4: triggers[0].for",
+            "duration 180 has no unit: write e.g. '180d'",
+        ),
     ),
     Case(
         "duration_minutes_unit",
         scan("-r", "rules.yaml"),
         2,
-        ("Error: rules.yaml, line 4: triggers[0].for", "'6m': write '6mo'", "'m' could mean minutes"),
+        (
+            "Error: rules.yaml, line 4: triggers[0].for",
+            "'6m': write '6mo'",
+            "'m' could mean minutes",
+        ),
     ),
 ]
 

@@ -24,10 +24,11 @@ from typer.testing import CliRunner
 
 from winback_cli.amounts import parse_amounts, parse_number
 from winback_cli.cli import app
+from winback_cli.customers import load_customers
 from winback_cli.dates import parse_date, parse_dates
 from winback_cli.durations import Duration, parse_duration, parse_money, parse_percent
 from winback_cli.errors import WinbackError
-from winback_cli.load import load_customers, load_orders
+from winback_cli.load import load_orders
 from winback_cli.rules import Rules
 
 TODAY = dt.date(2025, 12, 1)
@@ -76,23 +77,66 @@ def _quote(cell: str, how: str) -> str:
     return cell
 
 
+TYPED = {
+    "customer_id": IDS,
+    "Kundennummer": IDS,
+    "order_date": DATES,
+    "Belegdatum": DATES,
+    "amount": AMOUNTS,
+    "cost": AMOUNTS,
+    "Umsatz": AMOUNTS,
+    "status": STATUS,
+    "currency": STATUS,
+}
+FITTING = {
+    "customer_id": ["C1", "C2", "C3", "00042"],
+    "Kundennummer": ["K1", "K2", "00042"],
+    "order_date": ["2025-01-10", "2025-03-02", "2024-11-30", "2025-06-01"],
+    "Belegdatum": ["10.01.2025", "02.03.2025", "30.11.2024"],
+    "amount": ["100.00", "12.50", "-5.00", "2500"],
+    "Umsatz": ["100,00", "12,50", "1.234,56"],
+}
+REQUIRED = [["customer_id", "order_date", "amount"], ["Kundennummer", "Belegdatum", "Umsatz"]]
+
+
+@st.composite
+def headers(draw) -> list[str]:
+    """Mostly a usable header (the required columns plus extras), sometimes anything."""
+    if draw(st.integers(0, 9)) < 2:
+        return draw(st.lists(st.sampled_from(HEADERS), min_size=1, max_size=7))
+    extras = draw(st.lists(st.sampled_from(HEADERS), max_size=3))
+    return draw(st.permutations(draw(st.sampled_from(REQUIRED)) + extras))
+
+
 @st.composite
 def delimited_files(draw) -> bytes:
     """A small export: random header, rows of roughly the header's width, random bytes on disk."""
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
-    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    header = draw(st.lists(st.sampled_from(HEADERS), min_size=1, max_size=7))
-    quoting = st.sampled_from(["plain"] * 8 + ["quoted"] * 3 + ["broken"])
+    newline = draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
+    header = draw(headers())
+    hostile = draw(st.integers(0, 4)) == 0  # stray quotes and odd characters in a fifth
+    quoting = st.sampled_from(["plain"] * 12 + ["quoted"] * 3 + ["broken"] * hostile)
     lines = [delimiter.join(header)]
-    for _ in range(draw(st.integers(0, 8))):
-        width = max(0, len(header) + draw(st.sampled_from([0, 0, 0, 0, -1, 1])))
-        row = [_quote(draw(cells), draw(quoting)) for _ in range(width)]
+    for _ in range(draw(st.integers(0, 10))):
+        width = len(header) + draw(st.sampled_from([0] * 8 + [-1, 1]))
+        names = [*header, *[""] * max(0, width - len(header))][: max(0, width)]
+        row = [_quote(draw(_cell(name, hostile)), draw(quoting)) for name in names]
         lines.append(delimiter.join(row))
-    if draw(st.booleans()):
+    if draw(st.integers(0, 9)) == 0:
         lines.insert(0, f"sep={delimiter}")
     text = newline.join(lines) + draw(st.sampled_from([newline, ""]))
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "cp1252", "utf-16"]))
+    encoding = draw(st.sampled_from(["utf-8"] * 4 + ["utf-8-sig", "cp1252", "cp1252", "utf-16"]))
     return text.encode(encoding, errors="replace")
+
+
+def _cell(column: str, hostile: bool) -> st.SearchStrategy[str]:
+    """Mostly a value that fits the column, sometimes an odd one; anything in hostile files."""
+    typed = TYPED.get(column)
+    if typed is None:
+        return cells if hostile else st.text("abc xyzäöüß-./", max_size=8)
+    fitting = st.sampled_from(FITTING.get(column, typed))
+    choices = [fitting] * 7 + [st.sampled_from(typed)] * 2 + [cells] * hostile
+    return st.sampled_from(choices).flatmap(lambda strategy: strategy)
 
 
 files = st.one_of(delimited_files(), st.binary(max_size=300))

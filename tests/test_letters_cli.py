@@ -79,7 +79,11 @@ def test_without_out_the_first_drafts_are_previewed_and_nothing_is_written(shop,
     assert "--out DIR" in result.stderr
     assert "1 opted out" in result.stderr
     assert not (tmp_path / "ledger.db").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "orders.csv", "rules.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "customers.csv",
+        "orders.csv",
+        "rules.yaml",
+    ]
 
 
 def test_writing_drafts_records_the_campaign_once(shop, tmp_path):

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from winback_cli.customers import load_customers
 from winback_cli.errors import ColumnError, InputError, WinbackError
-from winback_cli.load import load_customers, load_orders
+from winback_cli.load import load_orders
 from winback_cli.rules import Rules
 
 TODAY = dt.date(2025, 12, 1)

@@ -81,7 +81,11 @@ def test_reasons_come_from_feedback_then_customer_file_then_triggers_then_orders
         {"probable": ["", "", "quality", "price", ""], "evidence": ["", "", "x", "y", ""]}
     )
     feedback = pd.DataFrame(
-        {"reason": ["service"], "note": ["late deliveries"], "date": pd.to_datetime(["2025-05-01"])},
+        {
+            "reason": ["service"],
+            "note": ["late deliveries"],
+            "date": pd.to_datetime(["2025-05-01"]),
+        },
         index=pd.Index(["a"], name="customer_id"),
     )
     rules = Rules.model_validate({"reasons": {"from_triggers": {"moved_away": "moved"}}})

@@ -199,7 +199,9 @@ def _message(exc: Exception) -> str:
             "in the README"
         )
     if isinstance(exc, jinja2.sandbox.SecurityError):
-        return f"blocked: {exc}; templates may only use the documented variables"
+        return f"blocked: {str(exc).rstrip('.')}; templates may only use the documented variables"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"{exc.name} is not a template in the template folders (includes stay inside them)"
     return str(getattr(exc, "message", None) or exc)
 
 

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
+from winback_cli.customers import Customers, load_customers
 from winback_cli.errors import InputError, RulesError
 from winback_cli.facts import compute_facts, default_as_of
-from winback_cli.load import Customers, Orders, load_customers, load_orders
+from winback_cli.load import Orders, load_orders
 from winback_cli.money import money_formatter
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
 from winback_cli.rules import Rules

@@ -162,19 +162,30 @@ def _parse(body: bytes, names: list[str], delimiter: str, source: str) -> tuple[
         ) from None
 
 
+def _line_breaks(text: str, start: int, end: int) -> int:
+    """Line breaks in text[start:end]; CR LF, LF and a lone CR each count once."""
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
+
+
 def _locate(text: str, rows: list) -> list[int]:
-    """Line numbers of rejected raw rows, found by their text in order."""
-    lines: list[int] = []
-    cursor = 0
+    """Line numbers of rejected raw rows, found by their text (in one pass over the file)."""
+    cursors: dict[str, int] = {}
+    positions = []
     for row in rows:
-        position = text.find(row.text, cursor)
-        if position < 0:
-            position = text.find(row.text)
-        if position < 0:
-            lines.append(0)
+        position = text.find(row.text, cursors.get(row.text, 0))
+        cursors[row.text] = position + max(len(row.text), 1) if position >= 0 else len(text)
+        positions.append(position)
+    order = sorted(range(len(rows)), key=lambda k: positions[k])
+    lines = [0] * len(rows)
+    line, previous = 1, 0
+    for k in order:
+        if positions[k] < 0:
             continue
-        lines.append(text.count("\n", 0, position) + 1)
-        cursor = position + len(row.text)
+        line += _line_breaks(text, previous, positions[k])
+        previous = positions[k]
+        lines[k] = line
     return lines
 
 
