@@ -37,7 +37,8 @@ CUSTOMERS = [
     # id, salutation, first, last, company, email, language, channel, opt-out, reason
     ("K1", "Frau", "Claudia", "Sommer", "Café Sonnenschein & Co", "cs@cafe.example", "de",
      "E-Mail", "nein", ""),
-    ("K2", "Mr", "James", "O'Brien", "", "james@mail.example", "en", "letter", "no", "too expensive"),
+    ("K2", "Mr", "James", "O'Brien", "", "james@mail.example", "en", "letter", "no",
+     "too expensive"),
     ("K3", "Herr", "Karl", "Roß", "Weinstube Roß", "karl@wein.example", "de", "Brief", "nein", ""),
     ("K4", "Herr", "Peter", "Neumann", "", "peter@mail.example", "de", "E-Mail", "ja", ""),
 ]  # fmt: skip

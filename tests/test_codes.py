@@ -92,7 +92,7 @@ def test_an_exhausted_pool_is_an_error_that_says_how_many_are_left(tmp_path):
 
 def test_a_pool_without_the_code_column_names_the_headers(tmp_path):
     (tmp_path / "pool.csv").write_text("voucher\nA1\n", encoding="utf-8")
-    with pytest.raises(InputError, match="no column 'code'.*voucher"):
+    with pytest.raises(InputError, match=r"no column 'code'.*voucher"):
         assign_codes(
             ["x"], CodesRules(pool="pool.csv"), campaign="c", base_dir=tmp_path, used=set(),
             existing={},

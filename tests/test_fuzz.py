@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -122,8 +122,8 @@ def delimited_files(draw) -> bytes:
         names = [*header, *[""] * max(0, width - len(header))][: max(0, width)]
         row = [_quote(draw(_cell(name, hostile)), draw(quoting)) for name in names]
         lines.append(delimiter.join(row))
-    if draw(st.integers(0, 9)) == 0:
-        lines.insert(0, f"sep={delimiter}")
+    for _ in range(draw(st.sampled_from([0] * 9 + [1]))):
+        lines.insert(0, draw(st.sampled_from([f"sep={delimiter}", "", " "])))
     text = newline.join(lines) + draw(st.sampled_from([newline, ""]))
     encoding = draw(st.sampled_from(["utf-8"] * 4 + ["utf-8-sig", "cp1252", "cp1252", "utf-16"]))
     return text.encode(encoding, errors="replace")
@@ -165,6 +165,9 @@ def _check_orders(data: bytes) -> None:
 
 
 @given(files)
+@example(b"\na\n")  # a blank first line (crashed in tables._has_line_breaks)
+@example(b"sep=,\n\na\n")
+@example(b'customer_id,order_date,amount\nC1,2025-01-10,"100\n2,C2,2025-02-10,5\n')
 def test_order_loader_raises_a_winback_error_or_reconciles(data: bytes):
     _check_orders(data)
 

@@ -255,3 +255,20 @@ def test_scan_shows_the_measure_per_customer(shop):
     columns = list(table.reset_index().columns)
     assert columns.index("measure") == columns.index("decision_reason") + 4
     assert "1 opted out" in result.stderr
+
+
+def test_an_offer_code_can_be_verified_later(shop, tmp_path):
+    out = tmp_path / "d"
+    assert winback(*letters_args(shop, "--out", str(out), "--campaign", "spring")).exit_code == 0
+    code = pd.read_csv(out / "codes.csv", dtype=str).set_index("customer_id").loc["K1", "code"]
+    check = ["campaigns", "-r", str(shop["rules"]), "--verify"]
+    result = winback(*check, code.lower())
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"{code}: valid, customer K1, campaign 'spring', handed out "
+        f"{pd.Timestamp.today().date()}; generated with this secret"
+    )
+    assert winback(*check, "WB-2222-3333-4444").exit_code == 1
+    forged = winback(*check, code, secret="another-secret-that-is-long")
+    assert forged.exit_code == 1
+    assert "not made with this secret" in forged.stderr

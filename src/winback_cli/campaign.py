@@ -164,7 +164,10 @@ def _render(rows: pd.DataFrame, options: LettersOptions, name: str, as_of: dt.da
     rows["file"] = [f"{stem}.{options.fmt}" for stem in stems]
     files: dict[str, bytes] = {}
     for row, draft in zip(rows.to_dict("records"), rendered, strict=True):
-        to = to_address(str(row.get("name") or ""), str(row.get("email") or ""))
+        # Talking points for a call or visit are internal: never addressed to the customer.
+        to = None
+        if row["channel"] in ("letter", "email"):
+            to = to_address(str(row.get("name") or ""), str(row.get("email") or ""))
         files[row["file"]] = draft_bytes(
             draft, options.fmt, language=row["language_used"], to=to, sender=from_address
         )

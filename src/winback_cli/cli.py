@@ -360,6 +360,9 @@ def campaigns(
     fmt: ListFormat = typer.Option(
         ListFormat.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
     ),
+    verify: str | None = typer.Option(
+        None, "--verify", metavar="CODE", help="Check an offer code: who got it, is it genuine."
+    ),
 ) -> None:
     """List the recorded letter campaigns with their customers, offer codes and cost.
 
@@ -370,7 +373,7 @@ def campaigns(
     from winback_cli.letters_command import CampaignsRequest, campaigns_command
 
     with reporting():
-        request = CampaignsRequest(rules=_rules(rules), ledger=ledger, fmt=fmt.value)
+        request = CampaignsRequest(rules=_rules(rules), ledger=ledger, fmt=fmt.value, verify=verify)
         campaigns_command(request, _stdout(), _stderr())
 
 

@@ -144,6 +144,16 @@ def campaign_codes(path: Path, campaign: str) -> dict[str, str]:
     return dict(zip(frame.get("customer_id", []), frame.get("offer_code", []), strict=True))
 
 
+def find_code(path: Path, code: str) -> dict[str, str] | None:
+    """The campaign, customer and date an offer code was handed out with, or None."""
+    frame = _query(
+        path,
+        "SELECT campaign, customer_id, contact_date FROM contacts WHERE UPPER(offer_code) = ?",
+        (code.strip().upper(),),
+    )
+    return None if frame.empty else {k: str(v) for k, v in frame.iloc[0].items()}
+
+
 def used_codes(path: Path) -> set[str]:
     """Every offer code any campaign has handed out."""
     frame = _query(path, "SELECT offer_code FROM contacts WHERE offer_code <> ''")

@@ -50,6 +50,7 @@ class CampaignsRequest:
     rules: tuple[Rules, str]
     ledger: Path | None = None
     fmt: str = "auto"
+    verify: str | None = None
 
 
 def _ledger_path(ledger: Path | None, rules_source: str) -> Path:
@@ -175,6 +176,9 @@ def campaigns_command(request: CampaignsRequest, stdout: Console, stderr: Consol
             f"{ledger}: no ledger here; `winback letters … --out DIR` creates it, "
             "or name one with --ledger PATH"
         )
+    if request.verify is not None:
+        _verify(request.verify, rules, ledger, stdout)
+        return
     frame = list_campaigns(ledger)
     fmt = request.fmt
     if fmt == "auto":
@@ -185,6 +189,28 @@ def campaigns_command(request: CampaignsRequest, stdout: Console, stderr: Consol
     else:
         stdout.print(campaigns_table(frame, rules, ledger))
     stderr.print(Text(f"{len(frame)} campaign(s) in {ledger}"))
+
+
+def _verify(code: str, rules: Rules, ledger: Path, stdout: Console) -> None:
+    """Say whether an offer code was handed out, to whom, and (generated) that it is genuine."""
+    from winback_cli.codes import code_secret, verify_code
+    from winback_cli.errors import InputError
+    from winback_cli.ledger import find_code
+
+    found = find_code(ledger, code)
+    if found is None:
+        raise InputError(f"{code}: no campaign in {ledger} handed out this code")
+    where = (
+        f"customer {found['customer_id']}, campaign '{found['campaign']}', "
+        f"handed out {found['contact_date']}"
+    )
+    secret = None if rules.codes.pool else code_secret(rules.codes)
+    if secret is not None:
+        options = {"prefix": rules.codes.prefix, "length": rules.codes.length}
+        if not verify_code(code, secret, found["campaign"], found["customer_id"], **options):
+            raise InputError(f"{code}: recorded for {where}, but not made with this secret")
+        where += "; generated with this secret"
+    stdout.print(Text(f"{code.strip().upper()}: valid, {where}"))
 
 
 def campaigns_table(frame, rules: Rules, ledger: Path) -> Table:
@@ -202,7 +228,9 @@ def campaigns_table(frame, rules: Rules, ledger: Path) -> Table:
         ("cost", "right"),
         ("channels", "left"),
     ):
-        table.add_column(name, justify=justify)
+        # Dates and figures stay whole; names and channels wrap on a narrow terminal.
+        wrap = name in ("campaign", "channels")
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=not wrap)
     for row in frame.itertuples(index=False):
         table.add_row(
             Text(str(row.campaign)),

@@ -133,9 +133,9 @@ def run_scan(options: ScanOptions) -> ScanResult:
         )
         raise NoUsableRowsError(
             f"{', '.join(orders.files)}: no usable order rows "
-            f"({orders.rows_read} read, {len(orders.rejects)} rejected"
-            + (f"; {first}" if first else "")
-            + "); list them all with --rejects FILE",
+            f"({orders.rows_read} read, {len(orders.rejects)} rejected)"
+            + (f": {first}" if first else "")
+            + "; list them all with --rejects FILE",
             orders.rejects,
         )
     as_of = (

@@ -195,6 +195,7 @@ def read_table(path: str) -> RawTable:
     body, text, decode_warnings = _utf8_body(data, source)
     del data
     body, text, delimiter = _separator_line(body, text)
+    body, text, skipped = _leading_blank_lines(body, text)
     if not text.strip():
         raise InputError(f"{source}: the file is empty; export it again with a header row")
     _check_header_size(text, len(body), source)
@@ -217,7 +218,8 @@ def read_table(path: str) -> RawTable:
     if len(frame.columns):
         blank = (frame[names] == "").all(axis=1).to_numpy()
     # Spreadsheet row numbers: header is row 1; skipped invalid rows still take a row.
-    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64) + skipped
+    located = [(line + skipped, what) for line, what in located]
     for line, _ in located:
         rows[rows >= line] += 1
     frame[ROW] = rows
@@ -254,6 +256,17 @@ def _separator_line(body: bytes, text: str) -> tuple[bytes, str, str | None]:
     return body, text, None
 
 
+def _leading_blank_lines(body: bytes, text: str) -> tuple[bytes, str, int]:
+    """Drop empty lines above the header; return how many, to keep row numbers right."""
+    stripped = text.lstrip("\r\n \t")
+    if stripped == text:
+        return body, text, 0
+    dropped = text[: len(text) - len(stripped)]
+    skipped = _line_breaks(dropped, 0, len(dropped))
+    cut = len(dropped.encode("utf-8"))
+    return body[cut:], stripped, skipped
+
+
 def _check_header_size(text: str, size: int, source: str) -> None:
     """Refuse a header row too long to be a real export's header."""
     first_break = text.find("\n")
@@ -270,7 +283,11 @@ def _has_line_breaks(table: pa.Table) -> bool:
     """Does any value hold a line break (a quoted multi-line field)?"""
     import pyarrow.compute as pc
 
-    return any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.itercolumns())
+    return any(
+        pc.any(pc.match_substring(column, "\n")).as_py()
+        for column in table.itercolumns()
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    )
 
 
 def _check_quotes(text: str, delimiter: str, source: str) -> None:
