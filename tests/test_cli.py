@@ -271,3 +271,31 @@ def test_formula_like_names_are_neutralised_in_csv_and_xlsx(tmp_path):
     values = [cell.value for row in sheet.iter_rows() for cell in row]
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
     assert -5.0 in values or any(isinstance(v, float) for v in values)
+
+
+def test_scan_reads_feedback_and_the_ledger(tmp_path, monkeypatch):
+    feedback = tmp_path / "feedback.csv"
+    feedback.write_text(
+        "customer_id,reason,note,date\nK00044,zu teuer,Angebot Wettbewerber,2025-10-01\n",
+        encoding="utf-8",
+    )
+    found = scan_csv(*EN, *RULES, "--feedback", str(feedback))
+    row = found.set_index("customer_id").loc["K00044"]
+    assert row["reason"] == "price"
+    assert row["reason_source"] == "feedback"
+    monkeypatch.setenv("WINBACK_CODE_SECRET", "a-test-secret-of-enough-length")
+    ledger = tmp_path / "ledger.db"
+    letters = winback(
+        "letters",
+        *EN,
+        *RULES,
+        "--out",
+        str(tmp_path / "drafts"),
+        "--ledger",
+        str(ledger),
+        "--campaign",
+        "nov",
+    )
+    assert letters.exit_code == 0, letters.stderr
+    again = winback("scan", *EN, *RULES, "--ledger", str(ledger))
+    assert "contacted within" in again.stderr

@@ -151,6 +151,12 @@ def scan(
     rejects: Path | None = typer.Option(None, "--rejects", help="Write unusable rows to FILE."),
     strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    ledger: Path | None = typer.Option(
+        None, "--ledger", help="Contact ledger (default: winback.db beside the rules)."
+    ),
+    feedback: str | None = typer.Option(
+        None, "--feedback", help="Survey/notes file: customer id, reason, note, date."
+    ),
 ) -> None:
     """List customers who are leaving or at risk, why, and what they are worth.
 
@@ -171,6 +177,8 @@ def scan(
             fmt=fmt.value,
             output=output,
             csv_style=csv_style.value if csv_style else None,
+            ledger=ledger,
+            feedback=feedback,
             rejects=rejects,
             strict=strict,
             force=force,

@@ -36,6 +36,8 @@ class ScanRequest:
     rejects: Path | None = None
     strict: bool = False
     force: bool = False
+    ledger: Path | None = None
+    feedback: str | None = None
 
 
 def _format(request: ScanRequest, stdout: Console) -> str:
@@ -66,6 +68,8 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
         rules_source=source,
         customers=request.customers,
         as_of=request.as_of,
+        ledger=request.ledger,
+        feedback=request.feedback,
     )
     try:
         result = run_scan(options)

@@ -240,10 +240,12 @@ def plan_for_scan(
     as_of: pd.Timestamp,
     rules_source: str,
     today: dt.date | None = None,
+    ledger: Path | None = None,
+    feedback: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """`plan` with the contacts of the default ledger (`winback.db` beside the rules), if any."""
+    """`plan` with the contacts of the ledger (default `winback.db` beside the rules), if any."""
     from winback_cli.ledger import default_ledger_path, last_contacts
 
-    path: Path = default_ledger_path(rules_source)
+    path: Path = ledger or default_ledger_path(rules_source)
     contacts = last_contacts(path) if path.exists() else None
-    return plan(table, rules, orders, as_of, last_contacts=contacts, today=today)
+    return plan(table, rules, orders, as_of, last_contacts=contacts, today=today, feedback=feedback)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,8 @@ class ScanOptions:
     customers: str | None = None
     as_of: dt.date | None = None
     today: dt.date | None = None
+    ledger: Path | None = None  # contact ledger for the frequency cap
+    feedback: str | None = None  # survey / sales-notes file with churn reasons
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,21 @@ def run_scan(options: ScanOptions) -> ScanResult:
     if customers is not None:
         notes.extend(_coverage_notes(ids, customers))
     table = _rank(table)
+    feedback = None
+    if options.feedback:
+        from winback_cli.reasons import load_feedback
+
+        feedback, feedback_notes = load_feedback(options.feedback, rules)
+        notes.extend(feedback_notes)
     table, more = plan_for_scan(
-        table, rules, orders.frame, as_of, options.rules_source, options.today
+        table,
+        rules,
+        orders.frame,
+        as_of,
+        options.rules_source,
+        options.today,
+        ledger=options.ledger,
+        feedback=feedback,
     )
     notes.extend(more)
     return ScanResult(table, _summarise(table), as_of.date(), orders, customers, tuple(notes))
