@@ -37,6 +37,7 @@ class LettersOptions:
     today: dt.date | None = None
     preview: bool = False
     environ: Mapping[str, str] | None = None
+    holdout: float = 0.0  # share held out as a control group (`holdout.control_mask`)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Batch:
     files: dict[str, bytes]  # file name in the output folder -> content
     result: ScanResult
     notes: list[str] = field(default_factory=list)
+    control: pd.DataFrame = field(default_factory=pd.DataFrame)  # held out: no draft
 
 
 def campaign_name(name: str | None, as_of: dt.date) -> str:
@@ -101,6 +103,7 @@ def prepare(options: LettersOptions) -> Batch:
         )
         rows = rows.head(options.limit)
     rows = rows.reset_index(drop=True)
+    rows, control = _hold_out(rows, name, options.holdout, notes)
     measures = rules.playbook.measures()
     needs = rows["measure"].map(lambda m: measures[m].offer.needs_code).astype(bool)
     from winback_cli.codes import assign_codes
@@ -120,7 +123,21 @@ def prepare(options: LettersOptions) -> Batch:
     rows, files = _render(rows, options, name, result.as_of)
     if not options.preview:
         files.update(_side_files(rows, options, name, result.as_of))
-    return Batch(name, result.as_of, table, rows, files, result, notes)
+    return Batch(name, result.as_of, table, rows, files, result, notes, control)
+
+
+def _hold_out(rows: pd.DataFrame, name: str, share: float, notes: list[str]):
+    """Split off the control group: the same customers on every run of the campaign."""
+    from winback_cli.holdout import control_mask
+
+    if share <= 0:
+        return rows, rows.iloc[0:0]
+    held = control_mask(rows["customer_id"].astype("str"), name, share)
+    notes.append(
+        f"--holdout {share:.0%}: {int(held.sum())} of {len(rows)} selected customer(s) "
+        "form the control group: no draft, recorded in the ledger as control"
+    )
+    return rows.loc[~held].reset_index(drop=True), rows.loc[held].reset_index(drop=True)
 
 
 def _render(rows: pd.DataFrame, options: LettersOptions, name: str, as_of: dt.date):

@@ -22,7 +22,7 @@ import pandas as pd
 from winback_cli.errors import InputError, OutputError
 
 FILE_NAME = "winback.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: contacts.control (held out as a control group, no draft)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
     name TEXT PRIMARY KEY,
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     offer_code TEXT NOT NULL DEFAULT '',
     cost REAL NOT NULL DEFAULT 0,
     file TEXT NOT NULL DEFAULT '',
+    control INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign, customer_id)
 );
 CREATE INDEX IF NOT EXISTS contacts_by_customer ON contacts (customer_id, contact_date);
@@ -64,6 +65,7 @@ CONTACT_FIELDS = (
     "offer_code",
     "cost",
     "file",
+    "control",
 )
 
 
@@ -101,12 +103,22 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
             raise InputError(f"{path}: ledger written by a newer winback; update winback")
         if create or version:
             connection.executescript(SCHEMA)
+            _migrate(connection)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         yield connection
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{path}: not a winback ledger ({exc}); choose another --ledger") from None
     finally:
         connection.close()
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a ledger of an older winback up to date; version 1 lacks `control`."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(contacts)")}
+    if "control" not in columns:
+        connection.execute(
+            "ALTER TABLE contacts ADD COLUMN control INTEGER NOT NULL DEFAULT 0"
+        )
 
 
 def _query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:
@@ -125,7 +137,7 @@ def last_contacts(path: Path, exclude_campaign: str | None = None) -> pd.DataFra
     frame = _query(
         path,
         "SELECT customer_id, contact_date AS date, campaign FROM contacts "
-        "WHERE campaign <> ? ORDER BY contact_date, campaign",
+        "WHERE campaign <> ? AND control = 0 ORDER BY contact_date, campaign",
         (exclude_campaign or "",),
     )
     if frame.empty:
@@ -221,13 +233,14 @@ def list_campaigns(path: Path) -> pd.DataFrame:
         path,
         """
         SELECT c.name AS campaign, c.created_at AS date, c.as_of,
-               COUNT(k.customer_id) AS customers,
+               COALESCE(SUM(CASE WHEN k.control = 0 THEN 1 ELSE 0 END), 0) AS customers,
                SUM(CASE WHEN k.offer_code <> '' THEN 1 ELSE 0 END) AS offer_codes,
                COALESCE(SUM(k.cost), 0.0) AS cost,
                COALESCE((SELECT GROUP_CONCAT(channel || ' ' || n, ', ') FROM (
                    SELECT channel, COUNT(*) AS n FROM contacts
-                   WHERE campaign = c.name GROUP BY channel ORDER BY n DESC, channel
-               )), '') AS channels
+                   WHERE campaign = c.name AND control = 0 GROUP BY channel ORDER BY n DESC, channel
+               )), '') AS channels,
+               COALESCE(SUM(k.control), 0) AS control
         FROM campaigns c LEFT JOIN contacts k ON k.campaign = c.name
         GROUP BY c.name ORDER BY c.created_at DESC, c.name
         """,
@@ -242,9 +255,41 @@ def list_campaigns(path: Path) -> pd.DataFrame:
                 "offer_codes": pd.Series(dtype="int64"),
                 "cost": pd.Series(dtype="float64"),
                 "channels": pd.Series(dtype="str"),
+                "control": pd.Series(dtype="int64"),
             }
         )
-    for column in ("customers", "offer_codes"):
+    for column in ("customers", "offer_codes", "control"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["cost"] = frame["cost"].astype(float)
     return frame
+
+
+def read_campaign(path: Path, name: str) -> tuple[dict[str, str], pd.DataFrame] | None:
+    """A campaign's record and its rows (contacted and control), or None if unknown."""
+    if not Path(path).is_file():
+        raise InputError(
+            f"{path}: no ledger here; `winback letters … --out DIR` creates it, "
+            "or name one with --ledger PATH"
+        )
+    head = _query(
+        path, "SELECT name, created_at, as_of, rules FROM campaigns WHERE name = ?", (name,)
+    )
+    if head.empty:
+        return None
+    rows = _query(
+        path,
+        "SELECT customer_id, contact_date, "
+        + ", ".join(f for f in CONTACT_FIELDS if f != "customer_id")
+        + " FROM contacts WHERE campaign = ? ORDER BY customer_id",
+        (name,),
+    )
+    rows = rows.reindex(columns=["customer_id", "contact_date", *CONTACT_FIELDS[1:]])
+    rows["control"] = rows["control"].fillna(0).astype(int).astype(bool)
+    rows["cost"] = rows["cost"].astype(float)
+    return {k: str(v) for k, v in head.iloc[0].items()}, rows
+
+
+def campaign_names(path: Path) -> list[str]:
+    """Every campaign name in the ledger, newest first (for error messages)."""
+    frame = _query(path, "SELECT name FROM campaigns ORDER BY created_at DESC, name")
+    return [str(n) for n in frame.get("name", [])]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from winback_cli.durations import Duration
-from winback_cli.rules import DurationValue, MoneyValue, PercentValue, StrictModel, TriggerId
+from winback_cli.rule_types import DurationValue, MoneyValue, PercentValue, StrictModel, TriggerId
 
 Channel = Literal["letter", "email", "phone", "visit", "none"]
 ReasonCategory = Literal[

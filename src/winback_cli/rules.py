@@ -16,205 +16,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
-from winback_cli.durations import Duration, parse_duration, parse_money, parse_percent
+from winback_cli import playbook_rules
+from winback_cli.durations import Duration
 from winback_cli.errors import RulesError
-from winback_cli.yaml_source import YamlDoc, format_validation_error, load_yaml_file, load_yaml_text
-
-Severity = Literal["churned", "at_risk"]
-
-
-def _duration(value: Any) -> Duration:
-    if isinstance(value, Duration):
-        return value
-    return parse_duration(value)
-
-
-def _percent(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a percentage such as '50%', found a yes/no value")
-    return parse_percent(value)
-
-
-def _money(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected an amount such as 200, found a yes/no value")
-    return parse_money(value)
-
-
-def _text_or_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected text or a number, found a yes/no value")
-    return value
-
-
-DurationValue = Annotated[Duration, BeforeValidator(_duration)]
-PercentValue = Annotated[float, BeforeValidator(_percent)]
-MoneyValue = Annotated[float, BeforeValidator(_money)]
-TextOrNumber = Annotated[str | float, BeforeValidator(_text_or_number)]
-TriggerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)]
-
-
-class StrictModel(BaseModel):
-    """Base for every rules section: frozen, unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class TriggerBase(StrictModel):
-    id: TriggerId
-    label: str | None = None
-
-    @property
-    def title(self) -> str:
-        """The label if given, else the id: what tables and letters show."""
-        return self.label or self.id
-
-
-class InactiveTrigger(TriggerBase):
-    """No order for a duration."""
-
-    kind: Literal["inactive"]
-    for_: DurationValue = Field(alias="for")
-    severity: Severity = "churned"
-
-
-class RevenueDropTrigger(TriggerBase):
-    """Trailing-window revenue below a share of its peak over the customer's history."""
-
-    kind: Literal["revenue_drop"]
-    window: DurationValue = Field(default_factory=lambda: Duration(12, "mo"))
-    below: PercentValue = 0.5
-    min_peak: MoneyValue = 0.0
-    severity: Severity = "at_risk"
-
-    @field_validator("window")
-    @classmethod
-    def _whole_months(cls, value: Duration) -> Duration:
-        if value.unit not in ("mo", "y"):
-            raise ValueError(
-                f"window must be calendar months or years (e.g. '12mo'), found '{value}'; "
-                "the peak is tracked month by month"
-            )
-        return value
-
-
-class CategoryLapseTrigger(TriggerBase):
-    """A regularly bought category not bought for a duration while other orders go on."""
-
-    kind: Literal["category_lapse"]
-    min_orders: int = Field(default=3, ge=1)
-    for_: DurationValue = Field(alias="for", default_factory=lambda: Duration(4, "mo"))
-    severity: Severity = "at_risk"
-
-
-class OverdueTrigger(TriggerBase):
-    """Days since the last order exceed factor x the customer's own median gap."""
-
-    kind: Literal["overdue"]
-    factor: float = Field(default=2.0, gt=0)
-    min_orders: int = Field(default=4, ge=2)
-    severity: Severity = "at_risk"
-
-
-class BasketShrinkTrigger(TriggerBase):
-    """Average order value in the recent window below a share of the window before."""
-
-    kind: Literal["basket_shrink"]
-    window: DurationValue = Field(default_factory=lambda: Duration(6, "mo"))
-    below: PercentValue = 0.7
-    min_orders: int = Field(default=2, ge=1)
-    severity: Severity = "at_risk"
-
-
-class FrequencyDropTrigger(TriggerBase):
-    """Orders in the recent window below a share of the window before."""
-
-    kind: Literal["frequency_drop"]
-    window: DurationValue = Field(default_factory=lambda: Duration(6, "mo"))
-    below: PercentValue = 0.5
-    min_orders: int = Field(default=3, ge=1)
-    severity: Severity = "at_risk"
-
-
-ContractStatus = Literal["cancelled", "notice_given", "expired"]
-
-
-class ContractTrigger(TriggerBase):
-    """Contract cancelled, cancellation announced, or the end date passed or near."""
-
-    kind: Literal["contract"]
-    statuses: tuple[ContractStatus, ...] = ("cancelled", "notice_given", "expired")
-    ends_within: DurationValue | None = None
-    severity: Severity = "churned"
-
-
-class FieldTrigger(TriggerBase):
-    """A declarative condition on one customer column (never evaluated as code)."""
-
-    kind: Literal["field"]
-    column: str = Field(min_length=1)
-    equals: TextOrNumber | None = None
-    in_: tuple[TextOrNumber, ...] | None = Field(default=None, alias="in")
-    is_true: bool | None = None
-    less_than: float | None = None
-    greater_than: float | None = None
-    severity: Severity = "churned"
-
-    @model_validator(mode="after")
-    def _one_condition(self) -> FieldTrigger:
-        given = [
-            name
-            for name in ("equals", "in_", "is_true", "less_than", "greater_than")
-            if getattr(self, name) is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "a field trigger needs exactly one condition of equals, in, is_true, "
-                f"less_than, greater_than; found {len(given)}"
-            )
-        return self
-
-
-class PAliveTrigger(TriggerBase):
-    """The lifetime-value model's probability that the customer is still active is low."""
-
-    kind: Literal["p_alive"]
-    below: PercentValue = 0.3
-    severity: Severity = "at_risk"
-
-
-Trigger = Annotated[
-    InactiveTrigger
-    | RevenueDropTrigger
-    | CategoryLapseTrigger
-    | OverdueTrigger
-    | BasketShrinkTrigger
-    | FrequencyDropTrigger
-    | ContractTrigger
-    | FieldTrigger
-    | PAliveTrigger,
-    Field(discriminator="kind"),
-]
-
-TRIGGER_KINDS = (
-    "inactive",
-    "revenue_drop",
-    "category_lapse",
-    "overdue",
-    "basket_shrink",
-    "frequency_drop",
-    "contract",
-    "field",
-    "p_alive",
+from winback_cli.rule_types import (  # noqa: F401  (re-exported for rules sections elsewhere)
+    DurationValue,
+    MoneyValue,
+    PercentValue,
+    StrictModel,
+    TriggerId,
 )
+from winback_cli.trigger_rules import TRIGGER_KINDS, Trigger  # noqa: F401  (re-exported)
+from winback_cli.yaml_source import YamlDoc, format_validation_error, load_yaml_file, load_yaml_text
 
 ValueBasis = Literal["revenue_per_year", "revenue_12m", "peak_12m", "margin_per_year"]
 ScoreComponent = Literal[
@@ -410,9 +228,3 @@ def load_rules(path: Path | None) -> tuple[Rules, str]:
         doc = load_yaml_text(bundled_rules_text(), "bundled default rules")
         return rules_from_doc(doc), "bundled default rules"
     return rules_from_doc(load_yaml_file(path)), str(path)
-
-
-# The playbook sections build on StrictModel and the value types above, so they are
-# imported last. Rules names them through the module, and pydantic completes Rules on
-# first use, which works whichever of the two modules is imported first.
-from winback_cli import playbook_rules  # noqa: E402
