@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -31,6 +32,27 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Check and show rules files.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+
+OrdersArgument = Annotated[
+    list[str],
+    typer.Argument(metavar="ORDERS...", help="Order export(s): CSV paths, globs, or - for stdin."),
+]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        "-r",
+        help="Rules YAML (default: ./rules.yaml if present, else the bundled rules).",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Date to judge by, e.g. 2025-11-01 (default: the day after the last order)."
+    ),
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
 STATE = {"debug": False}
 DEFAULT_RULES = Path("rules.yaml")
@@ -122,21 +144,10 @@ def _parse_as_of(value: str | None):
 
 @app.command()
 def scan(
-    orders: list[str] = typer.Argument(
-        ..., help="Order export(s): CSV paths, globs, or - for stdin."
-    ),
+    orders: OrdersArgument,
     customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
-    rules: Path | None = typer.Option(
-        None,
-        "--rules",
-        "-r",
-        help="Rules YAML (default: ./rules.yaml if present, else the bundled rules).",
-    ),
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        help="Date to judge by, e.g. 2025-11-01 (default: the day after the last order).",
-    ),
+    rules: RulesOption = None,
+    as_of: AsOfOption = None,
     status: Status = typer.Option(
         Status.leaving, "--status", help="Which customers to list (leaving = churned + at_risk)."
     ),
@@ -144,13 +155,13 @@ def scan(
     fmt: Format = typer.Option(
         Format.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
+    output: OutputOption = None,
     csv_style: CsvStyle | None = typer.Option(
         None, "--csv-style", help="excel-de: ';', decimal comma, BOM."
     ),
     rejects: Path | None = typer.Option(None, "--rejects", help="Write unusable rows to FILE."),
     strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    force: ForceOption = False,
     ledger: Path | None = typer.Option(
         None, "--ledger", help="Contact ledger (default: winback.db beside the rules)."
     ),
@@ -188,20 +199,9 @@ def scan(
 
 @app.command()
 def clv(
-    orders: list[str] = typer.Argument(
-        ..., help="Order export(s): CSV paths, globs, or - for stdin."
-    ),
-    rules: Path | None = typer.Option(
-        None,
-        "--rules",
-        "-r",
-        help="Rules YAML (default: ./rules.yaml if present, else the bundled rules).",
-    ),
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        help="Date to judge by, e.g. 2025-11-01 (default: the day after the last order).",
-    ),
+    orders: OrdersArgument,
+    rules: RulesOption = None,
+    as_of: AsOfOption = None,
     horizon: str | None = typer.Option(
         None, "--horizon", help="How far ahead CLV counts, e.g. 12mo (default: clv.horizon)."
     ),
@@ -211,8 +211,8 @@ def clv(
     fmt: Format = typer.Option(
         Format.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Fit the lifetime-value models (BG/NBD or MBG/NBD, Gamma-Gamma) and score customers.
 
@@ -302,9 +302,7 @@ class ListFormat(StrEnum):
 
 @app.command()
 def letters(
-    orders: list[str] = typer.Argument(
-        ..., help="Order export(s): CSV paths, globs, or - for stdin."
-    ),
+    orders: OrdersArgument,
     customers: str = typer.Option(..., "--customers", "-c", help="Customer export."),
     rules: Path | None = typer.Option(
         None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
@@ -327,6 +325,12 @@ def letters(
         None, "--as-of", help="Date to judge by [default: day after the last order]."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing draft files."),
+    holdout: str | None = typer.Option(
+        None,
+        "--holdout",
+        metavar="SHARE",
+        help="Hold out e.g. 10% of the selected customers as a control group (no draft).",
+    ),
 ) -> None:
     """Draft personalised win-back letters for the leaving customers worth winning back.
 
@@ -338,6 +342,7 @@ def letters(
 
         winback letters orders.csv -c customers.csv --out drafts --format eml
     """
+    from winback_cli.holdout import parse_holdout
     from winback_cli.letters_command import LettersRequest, letters_command
 
     with reporting():
@@ -353,6 +358,7 @@ def letters(
             feedback=feedback,
             ledger=ledger,
             force=force,
+            holdout=parse_holdout(holdout),
         )
         letters_command(request, _stdout(), _stderr())
 

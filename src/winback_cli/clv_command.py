@@ -54,25 +54,15 @@ class ClvRequest:
     force: bool = False
 
 
-def _format(request: ClvRequest, stdout: Console) -> str:
-    if request.fmt != "auto":
-        return request.fmt
-    if request.output is not None:
-        suffix = request.output.suffix.lower().lstrip(".")
-        return suffix if suffix in ("csv", "json", "jsonl", "xlsx") else "csv"
-    return "table" if stdout.is_terminal else "csv"
-
-
 def clv_command(request: ClvRequest, stdout: Console, stderr: Console) -> None:
     """Fit, report the fits on stderr, write the per-customer table."""
     from winback_cli.atomic import check_writable
+    from winback_cli.commands import choose_format
     from winback_cli.load import load_orders
     from winback_cli.render import print_notes
 
     rules, _ = request.rules
-    fmt = _format(request, stdout)
-    if fmt == "xlsx" and request.output is None:
-        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    fmt = choose_format(request.fmt, request.output, stdout)
     check_writable([request.output] if request.output else [], force=request.force)
 
     orders = load_orders(request.orders, rules)

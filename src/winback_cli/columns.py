@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from winback_cli.errors import ColumnError
 
 ORDER_REQUIRED = ("customer_id", "order_date", "amount")
-ORDER_OPTIONAL = ("order_id", "cost", "category", "quantity", "status", "currency")
+ORDER_OPTIONAL = ("order_id", "cost", "category", "quantity", "status", "currency", "code")
 CUSTOMER_FIELDS = (
     "customer_id",
     "salutation",
@@ -106,6 +106,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "units", "menge", "anzahl", "stückzahl"),
     "status": ("status", "order status", "bestellstatus", "belegstatus", "auftragsstatus"),
     "currency": ("currency", "währung", "waehrung"),
+    # The offer code redeemed with an order; a bare "code" is too often a product code.
+    "code": (
+        "offer code",
+        "discount code",
+        "coupon",
+        "coupon code",
+        "voucher",
+        "voucher code",
+        "promo code",
+        "gutscheincode",
+        "rabattcode",
+        "gutschein",
+        "aktionscode",
+    ),
     "salutation": ("salutation", "anrede", "title"),
     "first_name": ("first_name", "first name", "given name", "vorname"),
     "last_name": ("last_name", "last name", "surname", "family name", "nachname"),
@@ -153,6 +167,7 @@ PROFILE_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "quantity": ("lineitem quantity",),
         "category": ("vendor",),
         "currency": ("currency",),
+        "code": ("discount code",),
     },
     "woocommerce": {
         "customer_id": ("customer user id", "customer id", "billing email", "customer"),

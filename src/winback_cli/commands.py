@@ -40,13 +40,20 @@ class ScanRequest:
     feedback: str | None = None
 
 
-def _format(request: ScanRequest, stdout: Console) -> str:
-    if request.fmt != "auto":
-        return request.fmt
-    if request.output is not None:
-        suffix = request.output.suffix.lower().lstrip(".")
-        return suffix if suffix in ("csv", "json", "jsonl", "xlsx") else "csv"
-    return "table" if stdout.is_terminal else "csv"
+def choose_format(fmt: str, output: Path | None, stdout: Console) -> str:
+    """Resolve `--format auto`: from the output file's suffix, else table on a terminal, CSV piped.
+
+    XLSX is binary and needs a file; asking for it without `-o` is a usage error.
+    """
+    if fmt == "auto":
+        suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+        if output is not None:
+            fmt = suffix if suffix in ("csv", "json", "jsonl", "xlsx") else "csv"
+        else:
+            fmt = "table" if stdout.is_terminal else "csv"
+    if fmt == "xlsx" and output is None:
+        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    return fmt
 
 
 def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None:
@@ -56,9 +63,7 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
     from winback_cli.scan import NoUsableRowsError, ScanOptions, run_scan, select
 
     rules, source = request.rules
-    fmt = _format(request, stdout)
-    if fmt == "xlsx" and request.output is None:
-        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    fmt = choose_format(request.fmt, request.output, stdout)
     targets = [p for p in (request.output, request.rejects) if p is not None]
     check_writable(targets, force=request.force)
 

@@ -196,7 +196,9 @@ def recording(path: Path, campaign: Campaign, contacts: pd.DataFrame) -> Iterato
                 ),
             )
             before = connection.total_changes
-            rows = contacts.reindex(columns=CONTACT_FIELDS).fillna("")
+            rows = contacts.reindex(columns=CONTACT_FIELDS)
+            rows["control"] = rows["control"].fillna(0).astype(int)  # 1 = held out, no draft
+            rows = rows.fillna("")
             # Only a customer already in this campaign is skipped; a code handed out
             # before (unique index) is an error, not a silent skip as OR IGNORE would be.
             connection.executemany(
@@ -228,7 +230,10 @@ def _plain(row: tuple) -> tuple:
 
 
 def list_campaigns(path: Path) -> pd.DataFrame:
-    """One row per campaign, newest first: date, as-of, customers, codes, cost, channels."""
+    """One row per campaign, newest first: date, as-of, customers, codes, cost, channels.
+
+    Customers held out as a control group are not counted: they were not contacted.
+    """
     frame = _query(
         path,
         """
@@ -239,8 +244,7 @@ def list_campaigns(path: Path) -> pd.DataFrame:
                COALESCE((SELECT GROUP_CONCAT(channel || ' ' || n, ', ') FROM (
                    SELECT channel, COUNT(*) AS n FROM contacts
                    WHERE campaign = c.name AND control = 0 GROUP BY channel ORDER BY n DESC, channel
-               )), '') AS channels,
-               COALESCE(SUM(k.control), 0) AS control
+               )), '') AS channels
         FROM campaigns c LEFT JOIN contacts k ON k.campaign = c.name
         GROUP BY c.name ORDER BY c.created_at DESC, c.name
         """,
@@ -255,10 +259,9 @@ def list_campaigns(path: Path) -> pd.DataFrame:
                 "offer_codes": pd.Series(dtype="int64"),
                 "cost": pd.Series(dtype="float64"),
                 "channels": pd.Series(dtype="str"),
-                "control": pd.Series(dtype="int64"),
             }
         )
-    for column in ("customers", "offer_codes", "control"):
+    for column in ("customers", "offer_codes"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["cost"] = frame["cost"].astype(float)
     return frame

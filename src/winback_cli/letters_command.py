@@ -23,6 +23,7 @@ from winback_cli.errors import OutputError
 from winback_cli.rules import Rules
 
 PREVIEW_DRAFTS = 3
+CONTROL_FILE = "control.csv"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class LettersRequest:
     ledger: Path | None = None
     force: bool = False
     today: dt.date | None = None
+    holdout: float = 0.0  # share of the selected customers held out as a control group
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def letters_command(request: LettersRequest, stdout: Console, stderr: Console) -
         feedback=request.feedback,
         today=request.today,
         preview=request.out is None,
+        holdout=request.holdout,
     )
     batch = prepare(options)
     print_notes(stderr, batch.notes)
@@ -136,6 +139,8 @@ def _preview(batch, request: LettersRequest, stdout: Console, stderr: Console) -
 
 
 def _write(batch, request: LettersRequest, ledger: Path, stderr: Console) -> None:
+    import pandas as pd
+
     from winback_cli.drafts import write_files
     from winback_cli.ledger import Campaign, recording
     from winback_cli.money import money_formatter
@@ -149,18 +154,40 @@ def _write(batch, request: LettersRequest, ledger: Path, stderr: Console) -> Non
         out_dir=str(request.out),
         format=request.fmt,
     )
-    with recording(ledger, campaign, batch.rows) as added:
-        write_files(request.out, batch.files, force=request.force)
+    contacts, files = batch.rows.assign(control=0), dict(batch.files)
+    if len(batch.control):
+        # Held out: recorded, at no cost, with the measure they would have had.
+        held = batch.control.assign(control=1, cost=0.0, offer_code="", file="")
+        contacts = pd.concat([contacts, held], ignore_index=True)
+        files[CONTROL_FILE] = _control_csv(batch.control, rules)
+    with recording(ledger, campaign, contacts) as added:
+        write_files(request.out, files, force=request.force)
     drafts = len(batch.rows)
-    extra = [name for name in batch.files if name not in set(batch.rows["file"])]
+    extra = [name for name in files if name not in set(batch.rows["file"])]
     cost = money_formatter(rules.locale, rules.currency)(float(batch.rows["cost"].sum()))
     stderr.print(
         Text(
             f"Wrote {drafts} draft(s) ({request.fmt}) and {', '.join(extra)} to {request.out}. "
             f"Recorded campaign '{batch.campaign}' in {ledger}: {added} new, "
-            f"{drafts - added} already recorded; cost {cost}."
+            f"{len(contacts) - added} already recorded; cost {cost}."
+            + (
+                f" Held out {len(batch.control)} customer(s) as the control group (no draft; "
+                f"listed in {CONTROL_FILE}: do not contact them for this campaign)."
+                if len(batch.control)
+                else ""
+            )
         )
     )
+
+
+def _control_csv(control, rules: Rules) -> bytes:
+    """The control group for the team: who must not get this campaign's measure."""
+    from winback_cli.outputs import to_csv
+
+    columns = [c for c in ("customer_id", "name", "status", "reason", "measure") if c in control]
+    frame = control[columns].assign(note="control group: do not contact for this campaign")
+    style = rules.csv_style
+    return to_csv(frame, style=style, bom=style == "excel-de").encode()
 
 
 def campaigns_command(request: CampaignsRequest, stdout: Console, stderr: Console) -> None:
