@@ -18,14 +18,13 @@ from hypothesis import strategies as st
 from winback_cli.errors import OutputError
 from winback_cli.outputs import (
     BOM,
-    excel_sheet_names,
     neutralise,
     to_csv,
     to_json,
     to_jsonl,
     write_text_output,
-    write_xlsx,
 )
+from winback_cli.xlsx import excel_sheet_names, write_xlsx
 
 
 def customers() -> pd.DataFrame:

@@ -246,7 +246,8 @@ def rows_table(rows: pd.DataFrame, rules: Rules, total: int) -> Table:
 
 
 def _write(rows, holdout, fmt: str, request: ClvRequest, rules: Rules, stdout, stderr) -> None:
-    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output, write_xlsx
+    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output
+    from winback_cli.xlsx import write_xlsx
 
     if fmt == "table":
         stdout.print(rows_table(rows.head(TABLE_ROWS), rules, total=len(rows)))

@@ -112,7 +112,8 @@ def _csv_style(request: ScanRequest, rules: Rules) -> str:
 
 
 def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Console) -> None:
-    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output, write_xlsx
+    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output
+    from winback_cli.xlsx import write_xlsx
 
     if fmt == "xlsx":
         write_xlsx(

@@ -116,9 +116,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
     """Bring a ledger of an older winback up to date; version 1 lacks `control`."""
     columns = {row[1] for row in connection.execute("PRAGMA table_info(contacts)")}
     if "control" not in columns:
-        connection.execute(
-            "ALTER TABLE contacts ADD COLUMN control INTEGER NOT NULL DEFAULT 0"
-        )
+        connection.execute("ALTER TABLE contacts ADD COLUMN control INTEGER NOT NULL DEFAULT 0")
 
 
 def _query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:

@@ -14,8 +14,6 @@ atomically via `winback_cli.atomic`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Literal, TextIO
@@ -25,8 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.atomic import atomic_writer, write_atomic
-from winback_cli.errors import OutputError
+from winback_cli.atomic import write_atomic
 
 CsvStyle = Literal["standard", "excel-de"]
 Kind = Literal["text", "int", "float", "bool", "date"]
@@ -36,15 +33,6 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_PATTERN = r"^[=+\-@\t\r]"
 _SCALE = 1_000_000  # six decimals
 _EXACT_LIMIT = 9e12  # |x| * _SCALE still fits in int64
-_EXCEL_MAX_ROWS = 1_048_575  # below the header row
-_EXCEL_MAX_COLUMNS = 16_384
-_XLSX_OPTIONS = {
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-    "nan_inf_to_errors": True,
-    "constant_memory": True,  # rows stream to disk: 500k rows need no gigabytes
-}
 
 
 def neutralise(value: str) -> str:
@@ -60,7 +48,7 @@ def to_csv(df: pd.DataFrame, *, style: CsvStyle = "standard", bom: bool = False)
     """Serialise `df` as CSV text in `style`, with a leading BOM if `bom`."""
     delimiter, terminator = (";", "\r\n") if style == "excel-de" else (",", "\n")
     header = delimiter.join(_quote(neutralise(str(name)), delimiter) for name in df.columns)
-    fields = [_csv_field(_normalise(df.iloc[:, i]), style) for i in range(df.shape[1])]
+    fields = [csv_field(normalise_column(df.iloc[:, i]), style) for i in range(df.shape[1])]
     lines: list[str] = []
     if fields and len(df):
         lines = pc.binary_join_element_wise(*fields, _text(delimiter)).to_pylist()
@@ -107,58 +95,10 @@ def write_text_output(
     return None
 
 
-def write_xlsx(
-    path: Path,
-    sheets: dict[str, pd.DataFrame],
-    *,
-    force: bool = False,
-    money_columns: Iterable[str] = (),
-    percent_columns: Iterable[str] = (),
-) -> Path:
-    """Write one sheet per frame: bold frozen header, autofilter, widths and number formats."""
-    import xlsxwriter  # heavy, and only this command needs it
-
-    path = Path(path)
-    for name, df in sheets.items():
-        _check_excel_limits(path, name, df)
-    column_formats = dict.fromkeys(money_columns, "money")
-    column_formats.update(dict.fromkeys(percent_columns, "percent"))
-    with atomic_writer(path, force=force, mode="wb") as handle:
-        workbook = xlsxwriter.Workbook(handle, _XLSX_OPTIONS)
-        formats = {
-            "header": workbook.add_format({"bold": True}),
-            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-            "money": workbook.add_format({"num_format": "#,##0.00"}),
-            "percent": workbook.add_format({"num_format": "0.0%"}),
-        }
-        for sheet_name, df in zip(excel_sheet_names(sheets), sheets.values(), strict=True):
-            _write_sheet(workbook.add_worksheet(sheet_name), df, formats, column_formats)
-        workbook.close()
-    return path
-
-
-def excel_sheet_names(names: Iterable[str]) -> list[str]:
-    """Make names Excel accepts: ≤31 chars, none of []:*?/\\, unique ignoring case."""
-    taken: set[str] = set()
-    result = []
-    for name in names:
-        clean = re.sub(r"[\[\]:*?/\\]", "_", str(name)).strip().strip("'")[:31] or "Sheet"
-        if clean.casefold() == "history":  # reserved by Excel
-            clean += "_"
-        candidate, number = clean, 2
-        while candidate.casefold() in taken:
-            suffix = f" ({number})"
-            candidate, number = clean[: 31 - len(suffix)] + suffix, number + 1
-        taken.add(candidate.casefold())
-        result.append(candidate)
-    return result
-
-
 # --- column kinds -----------------------------------------------------------
 
 
-def _normalise(series: pd.Series) -> pd.Series:
+def normalise_column(series: pd.Series) -> pd.Series:
     """Give every column one of five canonical dtypes (object and category columns guessed)."""
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -174,12 +114,12 @@ def _normalise(series: pd.Series) -> pd.Series:
             return series.astype("float64")
         if guessed in ("date", "datetime", "datetime64"):
             return pd.to_datetime(series)
-    if _kind(series) == "text":
+    if column_kind(series) == "text":
         return series.astype("str")
     return series
 
 
-def _kind(series: pd.Series) -> Kind:
+def column_kind(series: pd.Series) -> Kind:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
@@ -192,21 +132,21 @@ def _kind(series: pd.Series) -> Kind:
     return "text"
 
 
-def _naive_dates(series: pd.Series) -> pd.Series:
+def naive_dates(series: pd.Series) -> pd.Series:
     """Local wall-clock time: the date a person in that time zone saw."""
     return series.dt.tz_localize(None) if series.dt.tz is not None else series
 
 
-def _has_time(dates: pd.Series) -> bool:
+def has_time(dates: pd.Series) -> bool:
     return bool((dates.dropna() != dates.dropna().dt.normalize()).any())
 
 
 # --- CSV --------------------------------------------------------------------
 
 
-def _csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
+def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
     """One column as CSV field text (quoted where needed), "" for missing."""
-    kind, german = _kind(series), style == "excel-de"
+    kind, german = column_kind(series), style == "excel-de"
     if kind == "float":
         text = _format_floats(series.to_numpy("float64", na_value=np.nan), "," if german else ".")
     elif kind == "int":
@@ -219,18 +159,18 @@ def _csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
         if german:  # reorder the ISO text: much faster than strftime("%d.%m.%Y")
             text = pc.replace_substring_regex(text, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
     else:
-        text = _quote_array(_neutralise_array(series), ";" if german else ",")
+        text = _quote_array(neutralise_text(series), ";" if german else ",")
     return pc.fill_null(text.cast(pa.large_string()), _text(""))
 
 
 def _format_dates(series: pd.Series, time_separator: str) -> pa.Array:
     """ISO dates, with the time of day only if some value in the column has one."""
-    dates = _naive_dates(series)
-    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if _has_time(dates) else "%Y-%m-%d"
+    dates = naive_dates(series)
+    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if has_time(dates) else "%Y-%m-%d"
     return pa.array(dates.dt.strftime(pattern), type=pa.large_string(), from_pandas=True)
 
 
-def _neutralise_array(series: pd.Series) -> pa.Array:
+def neutralise_text(series: pd.Series) -> pa.Array:
     text = pa.array(series, type=pa.large_string(), from_pandas=True)
     risky = pc.match_substring_regex(text, _TRIGGER_PATTERN)
     return pc.if_else(risky, pc.utf8_replace_slice(text, 0, 0, "'"), text)
@@ -304,7 +244,7 @@ def _json_objects(
     members = [
         pc.binary_join_element_wise(
             _text(f"{indent}{encode_basestring(str(name))}: "),
-            _json_cells(_normalise(df.iloc[:, i])),
+            _json_cells(normalise_column(df.iloc[:, i])),
             _text(""),
         )
         for i, name in enumerate(df.columns)
@@ -315,7 +255,7 @@ def _json_objects(
 
 def _json_cells(series: pd.Series) -> pa.Array:
     """Each value as JSON text; null for missing and for ±inf (JSON has no infinity)."""
-    kind = _kind(series)
+    kind = column_kind(series)
     if kind == "int":
         text = pa.array(series).cast(pa.large_string())
     elif kind == "bool":
@@ -344,88 +284,15 @@ def _json_strings(text: pa.Array) -> pa.Array:
     return pa.array(fixed, pa.large_string())
 
 
-def _cell_values(series: pd.Series) -> list[object]:
+def cell_values(series: pd.Series) -> list[object]:
     """Plain Python numbers and booleans; None for missing and for ±inf."""
-    if _kind(series) == "float":
+    if column_kind(series) == "float":
         values = series.to_numpy("float64", na_value=np.nan)
-        return _with_none(values.tolist(), ~np.isfinite(values))
+        return with_none(values.tolist(), ~np.isfinite(values))
     return series.to_numpy(object, na_value=None).tolist()
 
 
-def _with_none(values: list[object], missing: np.ndarray) -> list[object]:
+def with_none(values: list[object], missing: np.ndarray) -> list[object]:
     for i in np.flatnonzero(missing):
         values[i] = None
     return values
-
-
-# --- XLSX -------------------------------------------------------------------
-
-
-def _check_excel_limits(path: Path, sheet: str, df: pd.DataFrame) -> None:
-    rows, columns = df.shape
-    if rows > _EXCEL_MAX_ROWS or columns > _EXCEL_MAX_COLUMNS:
-        raise OutputError(
-            f"cannot write {path}: sheet {sheet!r} has {rows:,} rows and {columns:,} columns, "
-            f"Excel allows at most {_EXCEL_MAX_ROWS:,} rows and {_EXCEL_MAX_COLUMNS:,} columns; "
-            "write CSV instead (--format csv)"
-        )
-
-
-def _write_sheet(sheet, df: pd.DataFrame, formats: dict, column_formats: dict) -> None:
-    """Header, widths, then the cells row by row (constant_memory demands row order)."""
-    columns = []
-    for index, name in enumerate(df.columns):
-        series = _normalise(df.iloc[:, index])
-        kind = _kind(series)
-        style = column_formats.get(str(name)) if kind in ("int", "float") else None
-        if kind == "date":
-            style = "datetime" if _has_time(_naive_dates(series)) else "date"
-        width = max(len(str(name)) + 3, _content_width(series, style))
-        cell_format = formats[style] if style else None
-        sheet.set_column(index, index, min(width, 50), cell_format)
-        sheet.write_string(0, index, neutralise(str(name)), formats["header"])
-        columns.append((index, _xlsx_values(series, kind), cell_format))
-    sheet.freeze_panes(1, 0)
-    if len(df.columns):
-        sheet.autofilter(0, 0, len(df), len(df.columns) - 1)
-    for row in range(len(df)):
-        for index, values, cell_format in columns:
-            value = values[row]
-            if value is None:
-                continue
-            if isinstance(value, str):
-                sheet.write_string(row + 1, index, value, cell_format)
-            elif isinstance(value, bool):
-                sheet.write_boolean(row + 1, index, value, cell_format)
-            else:
-                sheet.write_number(row + 1, index, value, cell_format)
-
-
-def _xlsx_values(series: pd.Series, kind: Kind) -> list[object]:
-    """Cell values: numbers, booleans, Excel date serials, neutralised text; None when missing."""
-    if kind == "date":
-        dates = _naive_dates(series)
-        serial = (dates - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
-        # Excel dates start 1900-03-01 (serial 61); older ones go in as ISO text.
-        early = (serial < 61).to_numpy(bool)
-        values = _with_none(serial.to_numpy("float64").tolist(), dates.isna().to_numpy())
-        for i in np.flatnonzero(early):
-            values[i] = dates.iloc[i].isoformat()
-        return values
-    if kind == "int" and series.abs().max() >= 10**15:
-        # Excel keeps 15 significant digits; long ids would lose their tail.
-        return series.astype("str").to_numpy(object, na_value=None).tolist()
-    if kind == "text":
-        return _neutralise_array(series).to_pylist()
-    return _cell_values(series)
-
-
-def _content_width(series: pd.Series, style: str | None) -> int:
-    if style in ("date", "datetime"):
-        return 12 if style == "date" else 20
-    if series.empty:
-        return 0
-    longest = int(pc.max(pc.utf8_length(_csv_field(series, "standard"))).as_py() or 0)
-    if style == "money":
-        longest += longest // 3 + 3  # thousands separators and ".00"
-    return longest + 2
