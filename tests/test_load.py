@@ -198,3 +198,35 @@ def test_any_file_either_errors_clearly_or_reconciles(tmp_path, rows, delimiter)
     assert orders.rows_read == len(orders.frame) + len(orders.rejects)
     assert orders.frame["amount"].notna().all()
     assert isinstance(orders.frame, pd.DataFrame)
+
+
+def test_parquet_files_and_folders_of_monthly_files(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for month, amount in (("2025-09", 10.5), ("2025-10", -2.0)):
+        pq.write_table(
+            pa.table(
+                {
+                    "customer_id": ["00042"],
+                    "order_date": pa.array([dt.date.fromisoformat(f"{month}-15")], pa.date32()),
+                    "amount": [amount],
+                }
+            ),
+            folder / f"orders-{month}.parquet",
+        )
+    orders = load_orders([str(folder)], Rules(), today=TODAY)
+    assert orders.frame["customer_id"].tolist() == ["00042", "00042"]
+    assert orders.frame["amount"].tolist() == [10.5, -2.0]
+    assert len(orders.files) == 2 and orders.rows_read == 2
+    single = load_orders([str(folder / "orders-2025-09.parquet")], Rules(), today=TODAY)
+    assert str(single.frame["order_date"].iloc[0].date()) == "2025-09-15"
+
+
+def test_a_folder_without_exports_is_a_usage_error(tmp_path):
+    from winback_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="holds no .parquet or .csv files"):
+        load_orders([str(tmp_path)], Rules(), today=TODAY)

@@ -391,6 +391,62 @@ def campaigns(
         campaigns_command(request, _stdout(), _stderr())
 
 
+class MeasureFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@app.command()
+def measure(
+    orders: list[str] = typer.Argument(
+        ..., help="Order export(s) including the orders placed since the campaign."
+    ),
+    campaign: str = typer.Option(..., "--campaign", help="Campaign name as in the ledger."),
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+    ledger: Path | None = typer.Option(
+        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
+    ),
+    window: str = typer.Option(
+        "90d", "--window", help="Orders within this span after the contact count, e.g. 90d."
+    ),
+    fmt: MeasureFormat = typer.Option(
+        MeasureFormat.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Measure a campaign: who came back, revenue, cost, lift against the control group.
+
+    Example:
+
+        winback measure --campaign "spring 2026" orders-since.csv --window 90d
+    """
+    from winback_cli.durations import parse_duration
+    from winback_cli.measure_command import MeasureRequest, measure_command
+
+    with reporting():
+        try:
+            span = parse_duration(window)
+        except ValueError as exc:
+            raise UsageError(f"--window: {exc}") from None
+        request = MeasureRequest(
+            campaign=campaign,
+            orders=tuple(orders),
+            rules=_rules(rules),
+            window=span,
+            ledger=ledger,
+            fmt=fmt.value,
+            output=output,
+            force=force,
+        )
+        measure_command(request, _stdout(), _stderr())
+
+
 def main() -> None:
     """Console-script entry point: run the app; a closed pipe ends quietly."""
     try:

@@ -14,6 +14,7 @@ import datetime as dt
 import glob
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,16 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
             if not matches:
                 raise UsageError(f"{path}: no file matches this pattern")
             result.extend(matches)
+        elif path != "-" and Path(path).is_dir():
+            # A folder of monthly exports: its Parquet and CSV files, in name order.
+            files = sorted(
+                str(f)
+                for f in Path(path).iterdir()
+                if f.suffix.lower() in (".parquet", ".csv", ".txt", ".tsv") and f.is_file()
+            )
+            if not files:
+                raise UsageError(f"{path}: the folder holds no .parquet or .csv files")
+            result.extend(files)
         else:
             result.append(path)
     if result.count("-") > 1:
