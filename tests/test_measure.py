@@ -38,7 +38,9 @@ def ledger_rows(contacted: int, control: int) -> pd.DataFrame:
             "triggers": ["gone; slower" if i.endswith("0") else "gone" for i in ids],
             "segment": ["A" if i in ("c0", "c1", "k0") else "B" for i in ids],
             "reason": "price",
-            "measure": ["discount" if i.startswith("c") and int(i[1:]) < 5 else "call" for i in ids],
+            "measure": [
+                "discount" if i.startswith("c") and int(i[1:]) < 5 else "call" for i in ids
+            ],
             "channel": "email",
             "offer": "10% discount",
             "offer_code": [f"WB-{i.upper()}" if i.startswith("c") else "" for i in ids],
@@ -84,7 +86,10 @@ def measure_args(campaign, *more: str) -> list[str]:
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     p = k / n
     root = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return ((p + z**2 / (2 * n) - root) / (1 + z**2 / n), (p + z**2 / (2 * n) + root) / (1 + z**2 / n))
+    return (
+        (p + z**2 / (2 * n) - root) / (1 + z**2 / n),
+        (p + z**2 / (2 * n) + root) / (1 + z**2 / n),
+    )
 
 
 def test_rates_lift_and_interval_match_a_hand_computation(campaign):

@@ -447,6 +447,57 @@ def measure(
         measure_command(request, _stdout(), _stderr())
 
 
+class ReportFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    xlsx = "xlsx"
+    html = "html"
+
+
+@app.command()
+def report(
+    orders: list[str] = typer.Argument(
+        ..., help="Order export(s): CSV paths, globs, or - for stdin."
+    ),
+    customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
+    rules: Path | None = typer.Option(
+        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
+    ),
+    months: int = typer.Option(12, "--months", min=1, max=120, help="Length of the period."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="End of the period [default: the day after the last order]."
+    ),
+    fmt: ReportFormat = typer.Option(
+        ReportFormat.auto,
+        "--format",
+        "-f",
+        help="auto = table on a terminal, else from the -o suffix (html or xlsx).",
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Report churn: customers lost per month, why, what it cost, segments and cohorts.
+
+    Example:
+
+        winback report examples/orders_en.csv -c examples/customers_en.csv -o churn.html
+    """
+    from winback_cli.report_command import ReportRequest, report_command
+
+    with reporting():
+        request = ReportRequest(
+            orders=tuple(orders),
+            rules=_rules(rules),
+            customers=customers,
+            months=months,
+            as_of=_parse_as_of(as_of),
+            fmt=fmt.value,
+            output=output,
+            force=force,
+        )
+        report_command(request, _stdout(), _stderr())
+
+
 def main() -> None:
     """Console-script entry point: run the app; a closed pipe ends quietly."""
     try:

@@ -85,15 +85,30 @@ def _bucket(day: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.searchsorted(-starts, -day, side="left")
 
 
+def _order_keys(code: np.ndarray, oid: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense order numbers; an order id used by two customers is two orders."""
+    if not len(oid):
+        return oid, 0
+    size = int(oid.max()) + 1
+    low = np.full(size, np.iinfo(np.int64).max)
+    high = np.full(size, -1, dtype=np.int64)
+    np.minimum.at(low, oid, code)
+    np.maximum.at(high, oid, code)
+    used = high >= 0
+    if (low[used] == high[used]).all():  # the usual case: no hashing needed
+        dense = np.cumsum(used) - 1
+        return dense[oid], int(used.sum())
+    key, _ = pd.factorize(code.astype(np.int64) * size + oid)
+    return key, int(key.max()) + 1
+
+
 def _order_table(
     code: np.ndarray, day: np.ndarray, amount: np.ndarray, order_id: np.ndarray | None
 ) -> OrderTable:
-    """Merge line rows of one order (same customer and order id) into one order."""
+    """Merge line rows of one order (same customer and order id code) into one order."""
     if order_id is None:
         return OrderTable(code, day, amount)
-    oid, _ = pd.factorize(order_id)
-    key, _ = pd.factorize(code.astype(np.int64) * (int(oid.max()) + 1) + oid)
-    n = int(key.max()) + 1 if len(key) else 0
+    key, n = _order_keys(code, order_id)
     order_code = np.zeros(n, dtype=code.dtype)
     order_code[key] = code
     order_day = np.full(n, np.iinfo(np.int64).max)
@@ -124,18 +139,17 @@ def sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
-def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.DataFrame:
+def _categories(
+    category: pd.Series, code: np.ndarray, day: np.ndarray, order: np.ndarray
+) -> pd.DataFrame:
     """Orders and last purchase day per customer and category.
 
     Each (customer, category, order) counts once, so the lines of one order
     are one order of that category. Works on packed integer keys, sorted.
     """
-    category = frame["category"].astype("str").str.strip()
-    cat, names = pd.factorize(category)
-    has = (category.to_numpy() != "") & (cat >= 0)
-    order = (
-        pd.factorize(frame["order_id"])[0] if "order_id" in frame.columns else np.arange(len(frame))
-    )
+    category = category.astype("str").str.strip()
+    cat, names = factorize_text(category)
+    has = (category != "").to_numpy(dtype=bool) & (cat >= 0)
     n_cat, n_order = max(len(names), 1), int(order.max()) + 1 if len(order) else 1
     group = code[has].astype(np.int64) * n_cat + cat[has]
     key = group * n_order + order[has]
@@ -165,19 +179,52 @@ def _categories(frame: pd.DataFrame, code: np.ndarray, day: np.ndarray) -> pd.Da
     )
 
 
+def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and distinct values of a text column, via Arrow's dictionary encoding.
+
+    About twice as fast as `pd.factorize` on Arrow-backed strings; `sort=True`
+    numbers the distinct values in sorted order.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.astype("str"), type=pa.large_string())
+    encoded = array.dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    uniques = encoded.dictionary
+    if sort and len(uniques):
+        order = pc.sort_indices(uniques).to_numpy()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes, uniques = rank[codes], uniques.take(pa.array(order))
+    return codes, np.asarray(uniques.to_pylist(), dtype=object)
+
+
+def _order_codes(frame: pd.DataFrame) -> np.ndarray:
+    """An integer per order id; rows without an order id are each an order of their own."""
+    if "order_id" not in frame.columns:
+        return np.arange(len(frame), dtype=np.int64)
+    codes = factorize_text(frame["order_id"])[0]
+    empty = (frame["order_id"] == "").to_numpy(dtype=bool)
+    if empty.any():
+        codes[empty] = codes.max() + 1 + np.arange(int(empty.sum()))
+    return codes
+
+
 def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:
     """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids."""
     before = (frame["order_date"] < as_of).to_numpy()
     if not before.all():
         frame = frame.loc[before]
-    ids, uniques = pd.factorize(frame["customer_id"], sort=True)
+    ids, uniques = factorize_text(frame["customer_id"], sort=True)
     code = ids.astype(np.int64)
     n = len(uniques)
     day = to_days(frame["order_date"])
     amount = frame["amount"].to_numpy(dtype=float)
     is_return = amount < 0
     buy = ~is_return
-    order_id = frame["order_id"].to_numpy()[buy] if "order_id" in frame.columns else None
+    order_codes = _order_codes(frame)
+    order_id = order_codes[buy] if "order_id" in frame.columns else None
     orders = _order_table(code[buy], day[buy], amount[buy], order_id)
 
     first = np.full(n, np.iinfo(np.int64).max)
@@ -209,7 +256,7 @@ def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.I
     )
     has_category = "category" in frame.columns
     cats = (
-        _categories(frame.loc[buy], code[buy], day[buy])
+        _categories(frame["category"][buy], code[buy], day[buy], order_codes[buy])
         if has_category
         else pd.DataFrame(
             {

@@ -130,8 +130,11 @@ def summarise(people: pd.DataFrame) -> pd.DataFrame:
     contacted = _group_figures(people.loc[~people["control"]])
     control = _group_figures(people.loc[people["control"]])
     return pd.DataFrame(
-        {"figure": list(contacted), "contacted": list(contacted.values()),
-         "control": list(control.values())}
+        {
+            "figure": list(contacted),
+            "contacted": list(contacted.values()),
+            "control": list(control.values()),
+        }
     )
 
 
@@ -145,8 +148,15 @@ def lift(people: pd.DataFrame) -> Lift | None:
     d, lower, upper = newcombe_difference(k1, n1, k0, n0)
     per_customer = treated["revenue_after"].mean() - held["revenue_after"].mean()
     extra = float(per_customer * n1)
-    return Lift(k1 / n1, k0 / n0, d, lower, upper, round(extra, 2),
-                round(extra - float(treated["cost"].sum()), 2))
+    return Lift(
+        k1 / n1,
+        k0 / n0,
+        d,
+        lower,
+        upper,
+        round(extra, 2),
+        round(extra - float(treated["cost"].sum()), 2),
+    )
 
 
 def breakdown(people: pd.DataFrame) -> pd.DataFrame:
@@ -182,9 +192,22 @@ def breakdown(people: pd.DataFrame) -> pd.DataFrame:
     table["revenue_minus_cost"] = (table["revenue"] - table["cost"]).round(2)
     table["return_on_cost"] = table["revenue_minus_cost"] / table["cost"].where(table["cost"] > 0)
     table[["revenue", "cost"]] = table[["revenue", "cost"]].round(2)
-    order = ["dimension", "value", "contacted", "won_back", "win_back_rate", "control",
-             "control_won_back", "control_rate", "orders", "revenue", "redeemed", "cost",
-             "revenue_minus_cost", "return_on_cost"]
+    order = [
+        "dimension",
+        "value",
+        "contacted",
+        "won_back",
+        "win_back_rate",
+        "control",
+        "control_won_back",
+        "control_rate",
+        "orders",
+        "revenue",
+        "redeemed",
+        "cost",
+        "revenue_minus_cost",
+        "return_on_cost",
+    ]
     return table[order]
 
 

@@ -143,7 +143,8 @@ def _format(request: MeasureRequest, stdout: Console) -> str:
 
 
 def _write(result, fmt: str, request: MeasureRequest, stdout: Console) -> None:
-    from winback_cli.outputs import to_csv, write_text_output, write_xlsx
+    from winback_cli.outputs import to_csv, write_text_output
+    from winback_cli.xlsx import write_xlsx
 
     rules, _ = request.rules
     if fmt == "xlsx":
@@ -225,7 +226,9 @@ def lift_frame(result) -> pd.DataFrame:
 
 
 def keeping_frame(result) -> pd.DataFrame:
-    return pd.DataFrame({"figure": list(result.keeping), "customers": list(result.keeping.values())})
+    return pd.DataFrame(
+        {"figure": list(result.keeping), "customers": list(result.keeping.values())}
+    )
 
 
 NO_CONTROL = (
@@ -241,8 +244,8 @@ def headline(result, rules: Rules) -> str:
     money = money_formatter(rules.locale, rules.currency)
     figures = dict(zip(result.summary["figure"], result.summary["contacted"], strict=True))
     text = (
-        f"Campaign '{result.campaign}', window {result.window}: {figures['won back']} of "
-        f"{figures['customers']} contacted customer(s) ordered again "
+        f"Campaign '{result.campaign}', window {result.window}: {int(figures['won back'])} of "
+        f"{int(figures['customers'])} contacted customer(s) ordered again "
         f"({_pct(figures['win-back rate'])}); revenue {money(figures['revenue after contact'])}, "
         f"cost {money(figures['cost'])}."
     )
@@ -276,15 +279,21 @@ def measure_tables(result, rules: Rules) -> Group:
     summary.add_column("contacted", justify="right")
     summary.add_column("control", justify="right")
     for row in result.summary.itertuples(index=False):
-        summary.add_row(row.figure, _cell(row.figure, row.contacted, money),
-                        _cell(row.figure, row.control, money))
+        summary.add_row(
+            row.figure,
+            _cell(row.figure, row.contacted, money),
+            _cell(row.figure, row.control, money),
+        )
     lift = Table(title="lift against the control group", title_justify="left", show_header=False)
     lift.add_column("figure")
     lift.add_column("value", justify="right")
     for row in lift_frame(result).itertuples(index=False):
         lift.add_row(row.figure, _cell(row.figure, row.value, money))
-    keep = Table(title="keeping them (won back, as of the end of the data)", title_justify="left",
-                 show_header=False)
+    keep = Table(
+        title="keeping them (won back, as of the end of the data)",
+        title_justify="left",
+        show_header=False,
+    )
     keep.add_column("figure")
     keep.add_column("customers", justify="right")
     for name, value in result.keeping.items():
@@ -303,19 +312,38 @@ def _cell(figure: str, value, money) -> Text:
     if any(w in figure for w in ("revenue", "cost")):
         return Text(money(value))
     if "days" in figure:
-        return Text(f"{value:.0f}")
-    return Text(f"{value:,}")
+        return Text(f"{value:.1f}")
+    return Text(f"{value:,.0f}")
 
 
 def breakdown_table(frame: pd.DataFrame, money) -> Table:
     table = Table(title="by measure, channel, segment, reason and trigger", title_justify="left")
-    for name in ("by", "value", "contacted", "won", "rate", "control", "ctrl rate",
-                 "revenue", "codes", "cost", "return"):
+    for name in (
+        "by",
+        "value",
+        "contacted",
+        "won",
+        "rate",
+        "control",
+        "ctrl rate",
+        "revenue",
+        "codes",
+        "cost",
+        "return",
+    ):
         table.add_column(name, justify="left" if name in ("by", "value") else "right")
     for row in frame.itertuples(index=False):
         table.add_row(
-            row.dimension, Text(str(row.value)), f"{row.contacted:,}", f"{row.won_back:,}",
-            _pct(row.win_back_rate), f"{row.control:,}", _pct(row.control_rate),
-            money(row.revenue), f"{row.redeemed:,}", money(row.cost), _pct(row.return_on_cost),
+            row.dimension,
+            Text(str(row.value)),
+            f"{row.contacted:,}",
+            f"{row.won_back:,}",
+            _pct(row.win_back_rate),
+            f"{row.control:,}",
+            _pct(row.control_rate),
+            money(row.revenue),
+            f"{row.redeemed:,}",
+            money(row.cost),
+            _pct(row.return_on_cost),
         )
     return table

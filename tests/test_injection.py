@@ -1,0 +1,147 @@
+"""Data never becomes code: spreadsheet formulas in what `winback scan` writes.
+
+Customer ids, names, notes, header names and rejected values come from files other
+people wrote. Every CSV (standard and excel-de) and XLSX that winback writes must
+neutralise text cells that begin with `=`, `+`, `-`, `@`, tab or carriage return
+(OWASP CSV injection: a leading `'`), while real numbers, negative ones included,
+stay numbers. Each file is read back the way a spreadsheet or a script would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from winback_cli.cli import app
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"^-?[0-9]+(?:[.,][0-9]+)?$")
+
+ORDERS = (
+    "customer_id,order_date,amount,category\n"
+    "=1+1,2025-01-10,100.00,=cmd|' /C calc'!A0\n"
+    "=1+1,2025-02-10,-150.50,Kaffee\n"
+    "+4930123,2025-01-15,200.00,Tee\n"
+    "-A7,2025-02-15,80.00,Tee\n"
+    "@SUM(A1),2025-03-01,60.00,Tee\n"
+    "C5,2025-03-02,=2+3,Tee\n"
+    "C6,2025-03-03,40.00,Tee\n"
+)
+CUSTOMERS = (
+    "customer_id,company,note,=HEADER\n"
+    '=1+1,"=HYPERLINK(""http://evil"",""klick"")",+1 555,x\n'
+    "+4930123,@evil,-2+3,y\n"
+    '-A7,"\tTabbed GmbH","\tnote",z\n'
+    '@SUM(A1),Normal AG,"\rnote",w\n'
+    "C6,Plain KG,-5,v\n"
+)
+# What a spreadsheet must show for the hostile cells: text, behind a leading quote.
+EXPECTED = {
+    "'=1+1": {"name": '\'=HYPERLINK("http://evil","klick")', "note": "'+1 555"},
+    "'+4930123": {"name": "'@evil", "note": "'-2+3"},
+    "'-A7": {"note": "'\tnote"},
+    "'@SUM(A1)": {"note": "'\rnote"},
+    "C6": {"name": "Plain KG", "note": "'-5"},
+}
+
+
+@pytest.fixture
+def exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8", newline="")
+    (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8", newline="")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def scan(*args: str):
+    base = ["scan", "orders.csv", "-c", "customers.csv", "--status", "all"]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def assert_safe(rows: list[dict[str, object]]) -> None:
+    """No text cell starts like a formula; only plain numbers may start with a minus."""
+    for row in rows:
+        for column, value in row.items():
+            assert not str(column).startswith(TRIGGERS), f"header {column!r}"
+            if isinstance(value, str) and value.startswith(TRIGGERS):
+                assert NUMBER.match(value), f"{column}: {value!r} would run as a formula"
+
+
+def assert_expected(rows: list[dict[str, object]], negative: object) -> None:
+    by_id = {str(row["customer_id"]): row for row in rows}
+    for customer, values in EXPECTED.items():
+        assert {key: by_id[customer][key] for key in values} == values, customer
+    assert "'=HEADER" in rows[0]
+    assert by_id["'=1+1"]["revenue_total"] == negative  # a negative number stays a number
+
+
+def read_csv(text: str, delimiter: str = ",") -> list[dict[str, object]]:
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def test_standard_csv_on_stdout_neutralises_text_but_not_numbers(exports: Path):
+    rows = read_csv(scan("--format", "csv").stdout)
+    assert_safe(rows)
+    assert_expected(rows, "-50.5")
+
+
+def test_excel_de_csv_file_neutralises_text_but_not_numbers(exports: Path):
+    scan("--format", "csv", "--csv-style", "excel-de", "-o", "scan.csv")
+    raw = (exports / "scan.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM, so Excel opens it as UTF-8
+    rows = read_csv(raw.decode("utf-8-sig"), delimiter=";")
+    assert_safe(rows)
+    assert_expected(rows, "-50,5")
+
+
+def test_xlsx_neutralises_text_and_keeps_numbers_as_numbers(exports: Path):
+    scan("-o", "scan.xlsx")
+    sheet = load_workbook(exports / "scan.xlsx").active
+    cells = list(sheet.iter_rows())
+    assert all(cell.data_type != "f" for row in cells for cell in row)  # no formula cells
+    header = [cell.value for cell in cells[0]]
+    rows = [dict(zip(header, (cell.value for cell in row), strict=True)) for row in cells[1:]]
+    rows = [{key: _xlsx_text(value) for key, value in row.items()} for row in rows]
+    assert_safe(rows)
+    assert_expected(rows, -50.5)
+    numbers = [row["revenue_total"] for row in rows]
+    assert all(isinstance(value, int | float) for value in numbers)
+
+
+def _xlsx_text(value: object) -> object:
+    """Cell text as Excel shows it: OOXML stores a CR as `_x000D_`, which openpyxl keeps."""
+    if value is None:
+        return ""
+    return value.replace("_x000D_", "\r") if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("style", ["standard", "excel-de"])
+def test_rejected_values_are_neutralised_in_the_rejects_file(exports: Path, style: str):
+    scan("--format", "csv", "--csv-style", style, "--rejects", "rejects.csv")
+    text = (exports / "rejects.csv").read_text(encoding="utf-8-sig")
+    rows = read_csv(text, delimiter=";" if style == "excel-de" else ",")
+    assert rows == [
+        {
+            "file": "orders.csv",
+            "row": "7",
+            "column": "amount",
+            "value": "'=2+3",
+            "reason": "not a number: '=2+3'",
+        }
+    ]
+
+
+def test_json_keeps_the_text_exactly_because_no_spreadsheet_opens_it(exports: Path):
+    rows = json.loads(scan("--format", "json").stdout)
+    by_id = {row["customer_id"]: row for row in rows}
+    assert by_id["=1+1"]["name"] == '=HYPERLINK("http://evil","klick")'
+    assert by_id["=1+1"]["revenue_total"] == -50.5
