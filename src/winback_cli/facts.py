@@ -189,6 +189,8 @@ def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray
     import pyarrow.compute as pc
 
     array = pa.array(values.astype("str"), type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):  # large columns arrive in chunks
+        array = array.combine_chunks()
     encoded = array.dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     uniques = encoded.dictionary
