@@ -169,12 +169,36 @@ def _line_breaks(text: str, start: int, end: int) -> int:
     )
 
 
+def _find_line(text: str, line: str, start: int) -> int:
+    """Position of the next whole line equal to `line` at or after `start`, or -1."""
+    for position in _candidates(text, line, start):
+        end = position + len(line)
+        if end == len(text) or text[end] in "\r\n":
+            return position
+    return -1
+
+
+def _candidates(text: str, line: str, start: int):
+    """Positions where `line` starts right after a line break, in order."""
+    cursor = start
+    while True:
+        found = [
+            p for p in (text.find("\n" + line, cursor), text.find("\r" + line, cursor)) if p >= 0
+        ]
+        if not found:
+            return
+        position = min(found) + 1
+        yield position
+        cursor = position
+
+
 def _locate(text: str, rows: list) -> list[int]:
-    """Line numbers of rejected raw rows, found by their text (in one pass over the file)."""
+    """Line numbers of rejected raw rows, found as whole lines below the header, in one pass."""
+    header_end = min((p for p in (text.find("\n"), text.find("\r")) if p >= 0), default=0)
     cursors: dict[str, int] = {}
     positions = []
     for row in rows:
-        position = text.find(row.text, cursors.get(row.text, 0))
+        position = _find_line(text, row.text, cursors.get(row.text, header_end))
         cursors[row.text] = position + max(len(row.text), 1) if position >= 0 else len(text)
         positions.append(position)
     order = sorted(range(len(rows)), key=lambda k: positions[k])
