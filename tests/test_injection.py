@@ -1,10 +1,15 @@
-"""Data never becomes code: spreadsheet formulas in what `winback scan` writes.
+"""Data never becomes code: spreadsheet formulas in what winback writes, and letter templates.
 
 Customer ids, names, notes, header names and rejected values come from files other
 people wrote. Every CSV (standard and excel-de) and XLSX that winback writes must
 neutralise text cells that begin with `=`, `+`, `-`, `@`, tab or carriage return
 (OWASP CSV injection: a leading `'`), while real numbers, negative ones included,
 stay numbers. Each file is read back the way a spreadsheet or a script would.
+
+Letter templates are text other people wrote too: known server-side template
+injection payloads in a user template folder must be refused with a clear error,
+before any draft is written or anything recorded in the ledger, and a template
+may not produce a letter of any size.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ import csv
 import io
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+import winback_cli
 from winback_cli.cli import app
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -145,3 +153,126 @@ def test_json_keeps_the_text_exactly_because_no_spreadsheet_opens_it(exports: Pa
     by_id = {row["customer_id"]: row for row in rows}
     assert by_id["=1+1"]["name"] == '=HYPERLINK("http://evil","klick")'
     assert by_id["=1+1"]["revenue_total"] == -50.5
+
+
+# --- templates: server-side template injection ------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+BUNDLED_TEMPLATES = Path(winback_cli.__file__).parent / "data" / "templates"
+BLOCKED = "blocked: access to attribute"
+
+PAYLOADS = [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", f"{BLOCKED} '__class__' of 'str'"),
+    (
+        "{{ ().__class__.__bases__[0].__subclasses__()[100].__init__.__globals__['sys']"
+        ".modules['os'].system('touch pwned') }}",
+        f"{BLOCKED} '__class__' of 'tuple'",
+    ),
+    ("{{ self.__init__.__globals__ }}", f"{BLOCKED} '__init__' of 'TemplateReference'"),
+    ("{{ self._TemplateReference__context }}", f"{BLOCKED} '_TemplateReference__context'"),
+    ("{{ cycler.__init__.__globals__.os.popen('touch pwned').read() }}", f"{BLOCKED} '__init__'"),
+    ("{{ joiner.__init__.__globals__.os.popen('touch pwned').read() }}", f"{BLOCKED} '__init__'"),
+    ("{{ namespace.__init__.__globals__.os.popen('touch pwned') }}", f"{BLOCKED} '__init__'"),
+    (
+        "{% set ns = namespace() %}{% set ns.x = cycler.__init__ %}{{ ns.x.__globals__ }}",
+        f"{BLOCKED} '__init__'",
+    ),
+    ("{{ lipsum.__globals__['os'].popen('touch pwned').read() }}", f"{BLOCKED} '__globals__'"),
+    ("{{ lipsum|attr('__globals__') }}", f"{BLOCKED} '__globals__' of 'function'"),
+    ("{{ ''|attr('__class__') }}", f"{BLOCKED} '__class__' of 'str'"),
+    ("{{ customer|attr('__class__')|attr('__mro__') }}", "'__mro__'"),
+    ("{{ '{0.__class__.__mro__}'.format(customer) }}", f"{BLOCKED} '__class__' of 'dict'"),
+    ("{{ '{c.__class__}'.format_map({'c': customer}) }}", f"{BLOCKED} '__class__' of 'dict'"),
+    ("{{ customer.__class__.__init__.__globals__ }}", f"{BLOCKED} '__init__'"),
+    ("{{ offer.__class__ }}", f"{BLOCKED} '__class__' of 'dict'"),
+    ("{{ greeting.__class__.__base__.__subclasses__() }}", f"{BLOCKED} '__class__' of 'str'"),
+    ("{{ customer.update({'name': 'x'}) }}", f"{BLOCKED} 'update' of 'dict'"),
+    (
+        "{{ request.application.__globals__.__builtins__.__import__('os').popen('id') }}",
+        "'request' is undefined",
+    ),
+    ("{{ config.items() }}", "'config' is undefined"),
+    ("{{ get_flashed_messages.__globals__ }}", "'get_flashed_messages' is undefined"),
+    ("{% include '../../../../etc/passwd' %}", "../../../../etc/passwd is not a template"),
+    ("{% include '/etc/passwd' %}", "/etc/passwd is not a template"),
+    ("{% extends '../rules.yaml' %}", "../rules.yaml is not a template"),
+    ("{{ range(10**9)|list|length }}", "Error: template"),  # the sandbox's MAX_RANGE
+]
+
+
+@pytest.fixture
+def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The example exports with a user template folder; returns a function to fill and run it."""
+    import yaml
+
+    for name in ("orders_en.csv", "customers_en.csv"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    rules = yaml.safe_load((EXAMPLES / "rules.yaml").read_text(encoding="utf-8"))
+    rules.setdefault("templates", {})["folder"] = "mytemplates"
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), "utf-8")
+    (tmp_path / "mytemplates").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WINBACK_CODE_SECRET", "a-test-secret-of-enough-length")
+
+    def run(body: str, *extra: str):
+        # The same hostile body under every template name, so whichever is picked runs it.
+        for template in BUNDLED_TEMPLATES.glob("*.txt"):
+            (tmp_path / "mytemplates" / template.name).write_text(f"Subject: Hallo\n\n{body}\n")
+        args = ["letters", "orders_en.csv", "-c", "customers_en.csv", "-r", "rules.yaml"]
+        return CliRunner().invoke(app, [*args, *extra])
+
+    return run
+
+
+def assert_refused(result, folder: Path, fragment: str) -> None:
+    stderr = " ".join(result.stderr.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exit_code == 1, stderr
+    assert "Error: template " in stderr
+    assert fragment in stderr
+    assert "No file was written." in stderr
+    assert not (folder / "pwned").exists()
+    drafts = folder / "drafts"
+    assert not drafts.exists() or not any(drafts.iterdir())
+    ledger = folder / "ledger.db"
+    if ledger.exists():
+        with sqlite3.connect(ledger) as connection:
+            assert connection.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("body", "fragment"), PAYLOADS)
+def test_template_injection_is_refused(campaign, tmp_path: Path, body: str, fragment: str):
+    result = campaign(body, "--out", "drafts", "--ledger", "ledger.db", "--campaign", "c1")
+    assert_refused(result, tmp_path, fragment)
+
+
+def test_template_injection_is_refused_in_the_preview_too(campaign, tmp_path: Path):
+    result = campaign("{{ cycler.__init__.__globals__.os.popen('touch pwned').read() }}")
+    assert_refused(result, tmp_path, f"{BLOCKED} '__init__'")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ 'A' * 50000000 }}",
+        "{% for i in range(100000) %}{% for j in range(500) %}x{% endfor %}{% endfor %}",
+    ],
+    ids=["string-times", "nested-loops"],
+)
+def test_template_output_is_capped(campaign, tmp_path: Path, body: str):
+    """A 50 MB letter is no letter: refused, nothing written, nothing recorded."""
+    out = ("--out", "drafts", "--ledger", "ledger.db", "--campaign", "c1", "--limit", "1")
+    assert_refused(campaign(body, *out), tmp_path, "Error: template")
+
+
+def test_a_harmless_user_template_is_used(campaign, tmp_path: Path):
+    """The folder is really read: the same setup with a plain template writes drafts."""
+    result = campaign("Hallo {{ customer.customer_id }}", "--out", "drafts", "--ledger", "l.db")
+    assert result.exit_code == 0, result.stderr
+    drafts = sorted((tmp_path / "drafts").glob("*.md"))
+    assert drafts
+    assert "Hallo " in drafts[0].read_text(encoding="utf-8")
