@@ -1,4 +1,4 @@
-"""The bad-input corpus: hostile exports and rules files through `winback scan`, each with its exact outcome.
+"""The bad-input corpus: hostile exports and rules files through `winback scan`, exact outcomes.
 
 One case is one row of `CASES`: the input files (a folder under `tests/corpus/<name>/`
 for plain text, or a `make` function that writes binary or huge inputs into the
@@ -783,7 +783,8 @@ CASES: list[Case] = [
         scan("-r", "rules.yaml"),
         2,
         (
-            "Error: rules.yaml, line 2: tag '!!python/object:winback_cli.rules.Rules' is not allowed",
+            "Error: rules.yaml, line 2: tag '!!python/object:winback_cli.rules.Rules' "
+            "is not allowed",
         ),
     ),
     Case(

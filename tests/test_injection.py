@@ -199,6 +199,34 @@ PAYLOADS = [
     ("{{ range(10**9)|list|length }}", "Error: template"),  # the sandbox's MAX_RANGE
 ]
 
+PAYLOAD_IDS = [
+    "mro-subclasses",
+    "tuple-subclasses-os-system",
+    "self-init-globals",
+    "self-private-context",
+    "cycler-globals",
+    "joiner-globals",
+    "namespace-globals",
+    "namespace-smuggle",
+    "lipsum-globals",
+    "attr-globals",
+    "attr-class",
+    "attr-chain",
+    "format-string",
+    "format-map",
+    "customer-class",
+    "offer-class",
+    "greeting-subclasses",
+    "mutate-context",
+    "request-globals",
+    "config-lookup",
+    "flask-helper",
+    "include-traversal",
+    "include-absolute",
+    "extends-traversal",
+    "range-overflow",
+]
+
 
 @pytest.fixture
 def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -243,7 +271,7 @@ def assert_refused(result, folder: Path, fragment: str) -> None:
             assert connection.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
 
 
-@pytest.mark.parametrize(("body", "fragment"), PAYLOADS)
+@pytest.mark.parametrize(("body", "fragment"), PAYLOADS, ids=PAYLOAD_IDS)
 def test_template_injection_is_refused(campaign, tmp_path: Path, body: str, fragment: str):
     result = campaign(body, "--out", "drafts", "--ledger", "ledger.db", "--campaign", "c1")
     assert_refused(result, tmp_path, fragment)

@@ -228,5 +228,5 @@ def test_parquet_files_and_folders_of_monthly_files(tmp_path):
 def test_a_folder_without_exports_is_a_usage_error(tmp_path):
     from winback_cli.errors import UsageError
 
-    with pytest.raises(UsageError, match="holds no .parquet or .csv files"):
+    with pytest.raises(UsageError, match=r"holds no \.parquet or \.csv files"):
         load_orders([str(tmp_path)], Rules(), today=TODAY)

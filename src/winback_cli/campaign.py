@@ -119,7 +119,7 @@ def prepare(options: LettersOptions) -> Batch:
         preview=options.preview,
     )
     notes.extend(code_notes)
-    rows["offer_code"] = rows["customer_id"].astype("str").map(codes).fillna("")
+    rows["offer_code"] = [codes.get(c, "") for c in rows["customer_id"].astype("str")]
     rows, files = _render(rows, options, name, result.as_of)
     if not options.preview:
         files.update(_side_files(rows, options, name, result.as_of))

@@ -25,6 +25,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from winback_cli.errors import RulesError, TemplateError
@@ -122,8 +123,28 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+MAX_DRAFT = 1_000_000  # characters; a real letter is a few thousand
+
+
+class _CappedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus a stop for `'A' * 10**9` and `10 ** 10**10`."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        sized = (str, list, tuple)
+        if operator == "*" and (isinstance(left, sized) or isinstance(right, sized)):
+            count = right if isinstance(left, sized) else left
+            length = len(left) if isinstance(left, sized) else len(right)
+            if isinstance(count, int) and count * max(length, 1) > MAX_DRAFT:
+                raise SecurityError(f"'*' would build more than {MAX_DRAFT:,} characters")
+        if operator == "**" and isinstance(right, int) and abs(right) > 1000:
+            raise SecurityError("'**' with an exponent over 1000 is not allowed in templates")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment(folders: list[Path], *, html: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _CappedSandbox(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
@@ -182,14 +203,36 @@ class Templates:
         env = self._envs[html]
         try:
             template = env.get_template(file_name)
-            text = template.render(context)
+            text = _render_capped(template, context)
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(file_name, exc.lineno, exc.message, customer) from None
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            jinja2.TemplateError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+            MemoryError,
+            RecursionError,
+        ) as exc:
             line = _template_line(exc, file_name)
             raise _template_error(file_name, line, _message(exc), customer) from None
         subject, body = split_subject(text)
         return Rendered(customer, file_name, subject, body)
+
+
+def _render_capped(template: jinja2.Template, context: dict[str, Any]) -> str:
+    """Render piece by piece and stop once a draft grows past `MAX_DRAFT` characters."""
+    parts, size = [], 0
+    for part in template.generate(context):
+        size += len(part)
+        if size > MAX_DRAFT:
+            raise SecurityError(
+                f"the draft grows longer than {MAX_DRAFT:,} characters; a letter is far "
+                "shorter, so the template probably loops or repeats too much"
+            )
+        parts.append(part)
+    return "".join(parts)
 
 
 def _message(exc: Exception) -> str:
