@@ -217,7 +217,19 @@ def test_help_does_not_import_pandas():
     assert done.stdout.strip().splitlines()[-1] == "False False"
 
 
-@pytest.mark.parametrize("command", [["scan"], ["init"], ["rules", "check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scan"],
+        ["clv"],
+        ["letters"],
+        ["campaigns"],
+        ["measure"],
+        ["report"],
+        ["init"],
+        ["rules", "check"],
+    ],
+)
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(command):
     result = winback(*command, "--help")
     assert result.exit_code == 0
