@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from winback_cli.errors import ColumnError
+from winback_cli.facts import compute_facts
 from winback_cli.reasons import apply_not_worth, assign_reasons, data_signals, load_feedback
 from winback_cli.rules import Rules
 
@@ -17,6 +18,13 @@ def orders(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     frame["order_date"] = pd.to_datetime(frame["order_date"])
     frame["order_id"] = [f"o{i}" for i in range(len(frame))]
     return frame
+
+
+def signals_for(rows, ids: pd.Series, rules: Rules) -> pd.DataFrame:
+    """Probable reasons for `ids` (customers without orders get none), like the scan does."""
+    facts, customer_ids = compute_facts(orders(rows), AS_OF)
+    found = data_signals(facts, customer_ids, rules).reindex(ids).fillna("")
+    return found.reset_index(drop=True)
 
 
 def monthly(customer: str, months: list[str], amount: float) -> list[tuple[str, str, float]]:
@@ -37,7 +45,7 @@ def test_rising_returns_point_to_quality_and_a_shrinking_basket_to_price():
         *monthly("steady", BEFORE + RECENT, 100.0),
     ]
     ids = pd.Series(["returns", "cheaper", "steady", "unknown"])
-    signals = data_signals(orders(rows), ids, AS_OF, Rules(locale="de_DE"))
+    signals = signals_for(rows, ids, Rules(locale="de_DE"))
     assert signals["probable"].tolist() == ["quality", "price", "", ""]
     assert signals["evidence"][0] == (
         "returns were 15% of purchases in the last 6mo of ordering, 0% before"
@@ -50,7 +58,7 @@ def test_rising_returns_point_to_quality_and_a_shrinking_basket_to_price():
 def test_a_customer_who_stopped_is_judged_by_how_they_bought_before_stopping():
     first_half = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
     rows = [*monthly("gone", first_half, 300.0), *monthly("gone", BEFORE, 100.0)]
-    signals = data_signals(orders(rows), pd.Series(["gone"]), AS_OF, Rules())
+    signals = signals_for(rows, pd.Series(["gone"]), Rules())
     assert signals["probable"].tolist() == ["price"]
 
 

@@ -89,7 +89,7 @@ def prepare(options: LettersOptions) -> Batch:
     table, plan_notes = plan(
         result.table,
         rules,
-        result.orders.frame,
+        result.signals,
         pd.Timestamp(result.as_of),
         feedback=feedback,
         last_contacts=contacts,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from winback_cli.errors import RulesError
 from winback_cli.money import money_formatter
-from winback_cli.reasons import REASON_COLUMNS, apply_not_worth, assign_reasons, data_signals
+from winback_cli.reasons import REASON_COLUMNS, apply_not_worth, assign_reasons
 from winback_cli.rules import Rules
 from winback_cli.value import basis_values
 from winback_cli.vocab import fold
@@ -185,7 +185,7 @@ def assign_measures(
 def plan(
     table: pd.DataFrame,
     rules: Rules,
-    orders: pd.DataFrame,
+    signals: pd.DataFrame,
     as_of: pd.Timestamp,
     *,
     feedback: pd.DataFrame | None = None,
@@ -194,8 +194,9 @@ def plan(
 ) -> tuple[pd.DataFrame, list[str]]:
     """The scan table with reasons and measures after `decision_reason`, and notes."""
     table = table.drop(columns=[c for c in PLAN_COLUMNS if c in table.columns])
-    signals = data_signals(orders, table["customer_id"], pd.Timestamp(as_of), rules)
-    reasons = assign_reasons(table, rules, signals, feedback)
+    aligned = signals.reindex(table["customer_id"].astype("str")).fillna("")
+    aligned.index = table.index
+    reasons = assign_reasons(table, rules, aligned, feedback)
     table = apply_not_worth(table, reasons, rules)
     table = pd.concat([table, reasons], axis=1)
     measures = assign_measures(table, rules, pd.Timestamp(as_of), last_contacts, today)
@@ -236,7 +237,7 @@ def summary_notes(table: pd.DataFrame, rules: Rules) -> list[str]:
 def plan_for_scan(
     table: pd.DataFrame,
     rules: Rules,
-    orders: pd.DataFrame,
+    signals: pd.DataFrame,
     as_of: pd.Timestamp,
     rules_source: str,
     today: dt.date | None = None,
@@ -248,4 +249,6 @@ def plan_for_scan(
 
     path: Path = ledger or default_ledger_path(rules_source)
     contacts = last_contacts(path) if path.exists() else None
-    return plan(table, rules, orders, as_of, last_contacts=contacts, today=today, feedback=feedback)
+    return plan(
+        table, rules, signals, as_of, last_contacts=contacts, today=today, feedback=feedback
+    )

@@ -18,6 +18,7 @@ import pandas as pd
 
 from winback_cli.columns import map_columns, normalise_header
 from winback_cli.errors import ColumnError, InputError
+from winback_cli.facts import Facts
 from winback_cli.money import money_formatter
 from winback_cli.rules import Rules
 from winback_cli.value import REASON_WORDS
@@ -109,46 +110,40 @@ def load_feedback(path: str, rules: Rules) -> tuple[pd.DataFrame, list[str]]:
     return latest.set_index("customer_id")[["reason", "note", "date"]], notes
 
 
-def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rules: Rules):
-    """Probable reasons from the orders: (`probable`, `evidence`) aligned with `ids`.
+def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataFrame:
+    """Probable reasons from the order facts: `probable` and `evidence`, indexed by customer id.
 
     Compared are the customer's last `reasons.window` of ordering (ending at
     their last order) and the window before it, so a customer who stopped
     months ago is judged by how they bought before they stopped.
     """
     settings = rules.reasons
-    frame = orders.loc[orders["order_date"] < as_of]
-    amount = frame["amount"].to_numpy(dtype=float)
-    day = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    customer = frame["customer_id"].astype("str").to_numpy()
-    bought = amount > 0
-    last = pd.Series(day[bought]).groupby(customer[bought]).max()
-    end = pd.Series(customer).map(last).to_numpy(dtype=float) + 1
     width = settings.window.approx_days
-    period = np.where(day >= end - width, 0, np.where(day >= end - 2 * width, 1, -1))
-    keep = (period >= 0) & ~np.isnan(end)
-    order_key = (
-        frame["order_id"].astype("str").to_numpy()
-        if "order_id" in frame
-        else np.arange(len(frame)).astype(str)
-    )
-    parts = pd.DataFrame(
-        {
-            "customer": customer[keep],
-            "period": period[keep],
-            "bought": np.where(bought, amount, 0.0)[keep],
-            "returned": np.where(bought, 0.0, -amount)[keep],
-            "order": np.where(bought, order_key, None)[keep],
-        }
-    )
-    sums = parts.groupby(["customer", "period"]).agg(
-        bought=("bought", "sum"), returned=("returned", "sum"), orders=("order", "nunique")
-    )
-    wide = sums.unstack("period").reindex(ids.astype("str").to_numpy()).fillna(0.0)
+    last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    end = last + 1
+    n = len(customer_ids)
+
+    def by_period(code: np.ndarray, day: np.ndarray, weights: np.ndarray | None) -> list:
+        start = end[code]
+        period = np.where(day >= start - width, 0, np.where(day >= start - 2 * width, 1, -1))
+        return [
+            np.bincount(code[period == p], minlength=n)
+            if weights is None
+            else np.bincount(code[period == p], weights=weights[period == p], minlength=n)
+            for p in (0, 1)
+        ]
+
+    orders, returns = facts.orders, facts.returns
+    bought = by_period(orders.code, orders.day, orders.amount)
+    counts = by_period(orders.code, orders.day, None)
+    returned = [-r for r in by_period(returns.code, returns.day, returns.amount)]
+    values = {("bought", p): bought[p] for p in (0, 1)}
+    values.update({("orders", p): counts[p].astype(float) for p in (0, 1)})
+    values.update({("returned", p): returned[p] for p in (0, 1)})
+    wide = pd.DataFrame(values, index=pd.Index(customer_ids.astype("str"), name="customer_id"))
 
     def get(name: str, period: int) -> np.ndarray:
-        key = (name, period)
-        return wide[key].to_numpy(dtype=float) if key in wide.columns else np.zeros(len(wide))
+        return wide[(name, period)].to_numpy(dtype=float)
 
     share = [
         np.divide(
@@ -178,7 +173,7 @@ def data_signals(orders: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp, rule
     for i in np.flatnonzero(price):
         evidence[i] = f"average order {money(aov[0][i])} in {label}, {money(aov[1][i])} before"
     probable = np.where(quality, "quality", np.where(price, "price", ""))
-    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=ids.index)
+    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=wide.index)
 
 
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:

@@ -24,6 +24,7 @@ from winback_cli.facts import compute_facts, default_as_of
 from winback_cli.load import Orders, load_orders
 from winback_cli.money import money_formatter
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
+from winback_cli.reasons import data_signals
 from winback_cli.rules import Rules
 from winback_cli.triggers import evaluate
 from winback_cli.value import abc_segments, basis_values, decide, value_score
@@ -106,6 +107,7 @@ class ScanResult:
     orders: Orders
     customers: Customers | None
     notes: tuple[str, ...]  # warnings and remarks for people, in order
+    signals: pd.DataFrame  # probable reasons from the orders, indexed by customer id
 
     @property
     def rejects(self) -> pd.DataFrame:
@@ -183,10 +185,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
 
         feedback, feedback_notes = load_feedback(options.feedback, rules)
         notes.extend(feedback_notes)
+    signals = data_signals(facts, ids, rules)
     table, more = plan_for_scan(
         table,
         rules,
-        orders.frame,
+        signals,
         as_of,
         options.rules_source,
         options.today,
@@ -194,7 +197,9 @@ def run_scan(options: ScanOptions) -> ScanResult:
         feedback=feedback,
     )
     notes.extend(more)
-    return ScanResult(table, _summarise(table), as_of.date(), orders, customers, tuple(notes))
+    return ScanResult(
+        table, _summarise(table), as_of.date(), orders, customers, tuple(notes), signals
+    )
 
 
 def _lifetime_value(facts, rules: Rules, notes: list[str]) -> pd.DataFrame | None:
