@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -234,6 +235,8 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(command):
     result = winback(*command, "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout
+    # Rich reads "[...]" as markup and drops it; help texts must not lose words that way.
+    assert not re.search(r"\w \.(\s|$)", result.stdout), result.stdout
     readme = (ROOT / "README.md").read_text()
     assert f"winback {' '.join(command)}" in readme
 

@@ -53,6 +53,11 @@ AsOfOption = Annotated[
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option("--ledger", help="Contact ledger (default: winback.db beside the rules)."),
+]
+CustomersOption = Annotated[str | None, typer.Option("--customers", "-c", help="Customer export.")]
 
 STATE = {"debug": False}
 DEFAULT_RULES = Path("rules.yaml")
@@ -145,7 +150,7 @@ def _parse_as_of(value: str | None):
 @app.command()
 def scan(
     orders: OrdersArgument,
-    customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
+    customers: CustomersOption = None,
     rules: RulesOption = None,
     as_of: AsOfOption = None,
     status: Status = typer.Option(
@@ -162,9 +167,7 @@ def scan(
     rejects: Path | None = typer.Option(None, "--rejects", help="Write unusable rows to FILE."),
     strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
     force: ForceOption = False,
-    ledger: Path | None = typer.Option(
-        None, "--ledger", help="Contact ledger (default: winback.db beside the rules)."
-    ),
+    ledger: LedgerOption = None,
     feedback: str | None = typer.Option(
         None, "--feedback", help="Survey/notes file: customer id, reason, note, date."
     ),
@@ -304,25 +307,21 @@ class ListFormat(StrEnum):
 def letters(
     orders: OrdersArgument,
     customers: str = typer.Option(..., "--customers", "-c", help="Customer export."),
-    rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
-    ),
+    rules: RulesOption = None,
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for the drafts [default: preview on stdout]."
+        None, "--out", "-o", help="Folder for the drafts (default: preview on stdout)."
     ),
     fmt: LetterFormat = typer.Option(LetterFormat.md, "--format", "-f", help="Draft format."),
     campaign: str | None = typer.Option(
-        None, "--campaign", help="Campaign name [default: winback-<as-of date>]."
+        None, "--campaign", help="Campaign name (default: winback-<as-of date>)."
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Draft only the first N."),
     feedback: str | None = typer.Option(
         None, "--feedback", help="Feedback CSV: customer id, reason, note, date."
     ),
-    ledger: Path | None = typer.Option(
-        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
-    ),
+    ledger: LedgerOption = None,
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Date to judge by [default: day after the last order]."
+        None, "--as-of", help="Date to judge by (default: day after the last order)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing draft files."),
     holdout: str | None = typer.Option(
@@ -365,12 +364,8 @@ def letters(
 
 @app.command()
 def campaigns(
-    rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML; the ledger is looked for beside it."
-    ),
-    ledger: Path | None = typer.Option(
-        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
-    ),
+    rules: RulesOption = None,
+    ledger: LedgerOption = None,
     fmt: ListFormat = typer.Option(
         ListFormat.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
     ),
@@ -405,20 +400,16 @@ def measure(
         ..., help="Order export(s) including the orders placed since the campaign."
     ),
     campaign: str = typer.Option(..., "--campaign", help="Campaign name as in the ledger."),
-    rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
-    ),
-    ledger: Path | None = typer.Option(
-        None, "--ledger", help="Contact ledger [default: winback.db beside the rules]."
-    ),
+    rules: RulesOption = None,
+    ledger: LedgerOption = None,
     window: str = typer.Option(
         "90d", "--window", help="Orders within this span after the contact count, e.g. 90d."
     ),
     fmt: MeasureFormat = typer.Option(
         MeasureFormat.auto, "--format", "-f", help="auto = table on a terminal, CSV when piped."
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Measure a campaign: who came back, revenue, cost, lift against the control group.
 
@@ -456,16 +447,12 @@ class ReportFormat(StrEnum):
 
 @app.command()
 def report(
-    orders: list[str] = typer.Argument(
-        ..., help="Order export(s): CSV paths, globs, or - for stdin."
-    ),
-    customers: str | None = typer.Option(None, "--customers", "-c", help="Customer export."),
-    rules: Path | None = typer.Option(
-        None, "--rules", "-r", help="Rules YAML [default: ./rules.yaml, else bundled]."
-    ),
+    orders: OrdersArgument,
+    customers: CustomersOption = None,
+    rules: RulesOption = None,
     months: int = typer.Option(12, "--months", min=1, max=120, help="Length of the period."),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="End of the period [default: the day after the last order]."
+        None, "--as-of", help="End of the period (default: the day after the last order)."
     ),
     fmt: ReportFormat = typer.Option(
         ReportFormat.auto,
@@ -473,8 +460,8 @@ def report(
         "-f",
         help="auto = table on a terminal, else from the -o suffix (html or xlsx).",
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to FILE."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Report churn: customers lost per month, why, what it cost, segments and cohorts.
 
