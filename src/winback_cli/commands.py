@@ -40,17 +40,27 @@ class ScanRequest:
     feedback: str | None = None
 
 
-def choose_format(fmt: str, output: Path | None, stdout: Console) -> str:
-    """Resolve `--format auto`: from the output file's suffix, else table on a terminal, CSV piped.
+def choose_format(
+    fmt: str,
+    output: Path | None,
+    stdout: Console,
+    *,
+    file_formats: tuple[str, ...] = ("csv", "json", "jsonl", "xlsx"),
+    piped: str = "csv",
+) -> str:
+    """Resolve `--format auto`: from the output file's suffix, else table on a terminal.
 
-    XLSX is binary and needs a file; asking for it without `-o` is a usage error.
+    A file whose suffix is not one of `file_formats` gets the first of them;
+    piped output gets `piped`. XLSX is binary and needs a file, so asking for
+    it without `-o` is a usage error.
     """
     if fmt == "auto":
         suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+        suffix = {"htm": "html"}.get(suffix, suffix)
         if output is not None:
-            fmt = suffix if suffix in ("csv", "json", "jsonl", "xlsx") else "csv"
+            fmt = suffix if suffix in file_formats else file_formats[0]
         else:
-            fmt = "table" if stdout.is_terminal else "csv"
+            fmt = "table" if stdout.is_terminal else piped
     if fmt == "xlsx" and output is None:
         raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
     return fmt

@@ -116,12 +116,11 @@ def _statuses(facts, rules: Rules):
 def measure_command(request: MeasureRequest, stdout: Console, stderr: Console) -> None:
     """Measure the campaign and show or write the result."""
     from winback_cli.atomic import check_writable
+    from winback_cli.commands import choose_format
     from winback_cli.render import print_notes
 
     rules, _ = request.rules
-    fmt = _format(request, stdout)
-    if fmt == "xlsx" and request.output is None:
-        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    fmt = choose_format(request.fmt, request.output, stdout, file_formats=("csv", "json", "xlsx"))
     if request.output is not None:
         check_writable([request.output], force=request.force)
     result = run_measure(request)
@@ -131,15 +130,6 @@ def measure_command(request: MeasureRequest, stdout: Console, stderr: Console) -
         return
     stderr.print(Text(headline(result, rules)))
     _write(result, fmt, request, stdout)
-
-
-def _format(request: MeasureRequest, stdout: Console) -> str:
-    if request.fmt != "auto":
-        return request.fmt
-    if request.output is not None:
-        suffix = request.output.suffix.lower().lstrip(".")
-        return suffix if suffix in ("csv", "json", "xlsx") else "csv"
-    return "table" if stdout.is_terminal else "csv"
 
 
 def _write(result, fmt: str, request: MeasureRequest, stdout: Console) -> None:

@@ -17,7 +17,6 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from winback_cli.errors import UsageError
 from winback_cli.rules import Rules
 
 BAR = "█"
@@ -37,27 +36,19 @@ class ReportRequest:
     force: bool = False
 
 
-def _format(request: ReportRequest, stdout: Console) -> str:
-    if request.fmt != "auto":
-        return request.fmt
-    if request.output is not None:
-        suffix = request.output.suffix.lower().lstrip(".")
-        return {"htm": "html"}.get(suffix, suffix) if suffix in ("html", "htm", "xlsx") else "html"
-    return "table"
-
-
 def report_command(request: ReportRequest, stdout: Console, stderr: Console) -> None:
     """Run the scan, compute the report and present it."""
     from winback_cli.atomic import check_writable
+    from winback_cli.commands import choose_format
     from winback_cli.money import money_formatter
     from winback_cli.render import print_notes
     from winback_cli.report import compute_report
     from winback_cli.scan import ScanOptions, run_scan
 
     rules, source = request.rules
-    fmt = _format(request, stdout)
-    if fmt == "xlsx" and request.output is None:
-        raise UsageError("--format xlsx writes a file: add -o FILE.xlsx")
+    fmt = choose_format(
+        request.fmt, request.output, stdout, file_formats=("html", "xlsx"), piped="table"
+    )
     if request.output is not None:
         check_writable([request.output], force=request.force)
     scan = run_scan(
