@@ -92,7 +92,8 @@ def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Ser
     strategic = table.get("strategic", pd.Series(False, index=index)).fillna(False).astype(bool)
     lost_cause = reasons.isin(value_rules.not_worth_reasons)
     low = basis < value_rules.min_value_per_year
-    shown = basis.map(fmt)
+    shown = pd.Series("", index=index, dtype=object)
+    shown[leaving] = basis[leaving].map(fmt)  # only leaving customers get a reason
     low_clv, clv_text = _below_min_clv(table, rules, fmt)
     steps = [
         (opted_out, False, pd.Series("opted out of contact", index=index)),
