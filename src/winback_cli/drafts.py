@@ -25,7 +25,6 @@ import pandas as pd
 from winback_cli.atomic import check_writable, write_atomic
 from winback_cli.letters import Rendered
 
-FORMATS = ("md", "txt", "html", "eml")
 MANIFEST = "manifest.csv"
 CODES = "codes.csv"
 MANIFEST_COLUMNS = (

@@ -10,7 +10,6 @@ table is the documented output contract of every format.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +61,6 @@ CORE_COLUMNS = (
     "median_gap_days",
     *SCORE_COLUMNS,
 )
-STATUS_ORDER = {"churned": 0, "at_risk": 1, "active": 2}
-STATUS_CHOICES = ("leaving", "churned", "at_risk", "active", "all")
 
 
 class NoUsableRowsError(InputError):
@@ -314,16 +311,3 @@ def _summarise(table: pd.DataFrame) -> ScanSummary:
         revenue_per_year_leaving=float(table.loc[leaving, "revenue_per_year"].sum()),
         worth_winning_back=int(table["worth_winning_back"].fillna(False).sum()),
     )
-
-
-def parse_status(value: str) -> str:
-    """Validate a --status choice (kept here so the CLI stays thin)."""
-    if value not in STATUS_CHOICES:
-        raise ValueError(f"--status must be one of {', '.join(STATUS_CHOICES)}")
-    return value
-
-
-def columns_for_output(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The table as written to files: dates as dates, booleans as booleans."""
-    out = table if columns is None else table[list(columns)]
-    return out.reset_index(drop=True)
