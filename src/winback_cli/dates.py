@@ -75,16 +75,24 @@ class _Parsed:
 
 
 def parse_dates(
-    values: pd.Series, *, date_format: str | None = None, source: str = ""
+    values: pd.Series,
+    *,
+    date_format: str | None = None,
+    source: str = "",
+    day_first: bool | None = None,
 ) -> DateResult:
-    """Parse a column of date strings; `date_format` (strptime) overrides the detection."""
+    """Parse a column of date strings; `date_format` (strptime) overrides the detection.
+
+    `day_first` orders slashed dates when no value here tells (the rest of a
+    file that was already read may have told).
+    """
     text = pc.utf8_trim_whitespace(_arrow_text(values))
     if date_format is not None:
         return _parse_with_format(values, text, date_format, source)
     token, stamp_ok = _date_token(text)
     encoded = pc.dictionary_encode(token)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    parsed = _parse_tokens(encoded.dictionary, source)
+    parsed = _parse_tokens(encoded.dictionary, source, day_first)
     kinds = parsed.kinds[codes]
     blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
     kinds = np.where(blank, EMPTY, np.where(kinds == EMPTY, NOT_A_DATE, kinds))  # like "Tag"
@@ -137,7 +145,7 @@ def _date_token(text: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
     return pc.list_element(pc.split_pattern(spaced, " ", max_splits=1), 0), stamp_ok
 
 
-def _parse_tokens(tokens: pa.Array, source: str) -> _Parsed:
+def _parse_tokens(tokens: pa.Array, source: str, day_first: bool | None = None) -> _Parsed:
     """Parse each distinct date token with the group its pattern belongs to."""
     size = len(tokens)
     parsed = _Parsed(
@@ -159,7 +167,7 @@ def _parse_tokens(tokens: pa.Array, source: str) -> _Parsed:
         else:
             _store(parsed, mask, label, numbers["y"], numbers["m"], numbers["d"])
     if slashed:
-        day_first = _slashed_order(slashed, source)
+        day_first = _slashed_order(slashed, source, day_first)
         for label, mask, numbers, _ in slashed:
             day, month = ("a", "b") if day_first else ("b", "a")
             order = "%d/%m" if day_first else "%m/%d"
@@ -193,8 +201,8 @@ def _store(parsed: _Parsed, mask: np.ndarray, label: str, years, months, days) -
     parsed.labels[mask] = label
 
 
-def _slashed_order(slashed: list, source: str) -> bool:
-    """True for day-first. A day is the part over 12; without one the user must say."""
+def _slashed_order(slashed: list, source: str, known: bool | None = None) -> bool:
+    """True for day-first. A day is the part over 12; without one, `known` or the user says."""
     firsts, seconds, undecided = [], [], []
     for _, _, numbers, tokens in slashed:
         a, b, shown = numbers["a"], numbers["b"], tokens.to_numpy(zero_copy_only=False)
@@ -212,6 +220,8 @@ def _slashed_order(slashed: list, source: str) -> bool:
         return bool(firsts)
     if not undecided:
         return True  # every value reads the same either way (like 01/01/2025)
+    if known is not None:
+        return known
     examples = " and ".join(f"'{value}'" for value in undecided[:2])
     raise AmbiguousDateError(
         f"{where}slashed dates such as {examples} can be read day-first or month-first "

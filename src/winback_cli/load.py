@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +27,10 @@ from winback_cli.columns import (
     map_columns,
 )
 from winback_cli.dates import parse_dates
-from winback_cli.errors import InputError, UsageError
+from winback_cli.errors import AmbiguousDateError, InputError, UsageError
 from winback_cli.rules import Rules
-from winback_cli.tables import REJECT_COLUMNS, ROW, RawTable, read_table, require_header
+from winback_cli.slices import Progress, iter_table
+from winback_cli.tables import REJECT_COLUMNS, ROW, RawTable, require_header
 
 FILE = "_file"
 # Orders dated later than this many days after today are typos, not orders.
@@ -124,10 +125,61 @@ class RejectLog:
         return joined.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
 
 
-def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, ColumnMap]:
-    raw = read_table(path)
+@dataclass
+class LoadLog:
+    """What reading the order files found besides usable rows; filled while reading."""
+
+    rejects: RejectLog = field(default_factory=RejectLog)
+    warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    rows_read: int = 0
+
+
+@dataclass
+class _Decided:
+    """Per file, what the first slices decided, so later slices read the same way."""
+
+    mapping: ColumnMap | None = None
+    decimal: str | None = None
+    day_first: bool | None = None
+
+
+def iter_orders(
+    paths: Sequence[str],
+    rules: Rules,
+    log: LoadLog,
+    *,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Parsed order rows, a slice of a file at a time; rejects and notes go to `log`.
+
+    Exact duplicate rows are not removed here: they can lie in different slices.
+    """
+    today = today or dt.date.today()
+    for path in expand_paths(paths):
+        decided, held = _Decided(), None
+        for raw in iter_table(path, progress=progress):
+            if decided.mapping is None:
+                decided.mapping = _map_orders(raw, rules)
+                log.files.append(raw.source)
+                log.profiles.append(decided.mapping.profile)
+            log.rejects.add_frame(raw.rejects)
+            log.warnings.extend(raw.warnings)
+            log.rows_read += raw.rows_read
+            frame = _canonical(raw, decided.mapping)
+            if decided.mapping.profile == "shopify":
+                frame, held = _hold_last_order(frame, held)
+            if len(frame):
+                yield _parse_slice(frame, raw, rules, log, today, decided)
+        if held is not None and len(held):
+            yield _parse_slice(held, raw, rules, log, today, decided)
+
+
+def _map_orders(raw: RawTable, rules: Rules) -> ColumnMap:
     require_header(raw)
-    mapping = map_columns(
+    return map_columns(
         raw.headers,
         source=raw.source,
         wanted=ORDER_REQUIRED + ORDER_OPTIONAL,
@@ -135,9 +187,29 @@ def _read_orders_file(path: str, rules: Rules) -> tuple[RawTable, pd.DataFrame, 
         mapping=rules.columns,
         profile=rules.profile,
     )
-    frame = raw.frame[[*mapping.found.values(), ROW]].rename(columns=mapping.rename())
+
+
+def _canonical(raw: RawTable, mapping: ColumnMap) -> pd.DataFrame:
+    """The mapped columns under canonical names, plus row and file."""
+    frame = raw.frame.reindex(columns=[*mapping.found.values(), ROW], fill_value="")
+    frame = frame.rename(columns=mapping.rename())
     frame[FILE] = raw.source
-    return raw, frame, mapping
+    return frame
+
+
+def _hold_last_order(
+    frame: pd.DataFrame, held: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Shopify lines of one order may straddle two slices: keep the last order for the next."""
+    if held is not None and len(held):
+        frame = pd.concat([held, frame], ignore_index=True)
+    if "order_id" not in frame.columns or frame.empty:
+        return frame, None
+    ids = frame["order_id"].to_numpy()
+    tail = len(ids)
+    while tail > 0 and ids[tail - 1] == ids[-1]:
+        tail -= 1
+    return frame.iloc[:tail], frame.iloc[tail:].reset_index(drop=True)
 
 
 def _fill_line_items(frame: pd.DataFrame) -> pd.DataFrame:
@@ -160,25 +232,59 @@ def _fill_line_items(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def load_orders(paths: Sequence[str], rules: Rules, *, today: dt.date | None = None) -> Orders:
-    """Read, map, parse and check order files; see the module docstring."""
-    today = today or dt.date.today()
-    frames, rejects, warnings, profiles, files = [], RejectLog(), [], [], []
-    rows_read = 0
-    for path in expand_paths(paths):
-        raw, frame, mapping = _read_orders_file(path, rules)
-        profile = mapping.profile
-        if profile == "shopify":
-            frame = _fill_line_items(frame)
-        hint = "," if raw.delimiter == ";" or profile in ("german_excel", "sap") else "."
-        source = f"{raw.source}, column '{mapping.found['order_date']}'"
-        frame, problems = _parse_orders(frame, rules, rejects, today, hint, source)
-        frames.append(frame)
-        rejects.add_frame(raw.rejects)
-        warnings.extend([*raw.warnings, *problems])
-        profiles.append(profile)
-        files.append(raw.source)
-        rows_read += raw.rows_read
+def _parse_slice(
+    frame: pd.DataFrame,
+    raw: RawTable,
+    rules: Rules,
+    log: LoadLog,
+    today: dt.date,
+    decided: _Decided,
+) -> pd.DataFrame:
+    mapping = decided.mapping
+    if mapping.profile == "shopify":
+        frame = _fill_line_items(frame)
+    hint = "," if raw.delimiter == ";" or mapping.profile in ("german_excel", "sap") else "."
+    source = f"{raw.source}, column '{mapping.found['order_date']}'"
+    frame, problems = _parse_orders(frame, rules, log.rejects, today, decided, hint, source)
+    log.warnings.extend(problems)
+    return frame
+
+
+def load_orders(
+    paths: Sequence[str],
+    rules: Rules,
+    *,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> Orders:
+    """Read, map, parse and check order files into one frame; see the module docstring."""
+    log = LoadLog()
+    frames = list(iter_orders(paths, rules, log, today=today, progress=progress))
+    orders = combine(frames)
+    orders, duplicates = drop_duplicates(orders, log.rejects)
+    if duplicates:
+        log.warnings.append(duplicates_note(duplicates))
+    return Orders(
+        frame=orders.reset_index(drop=True),
+        rejects=log.rejects.frame(),
+        rows_read=log.rows_read,
+        files=tuple(log.files),
+        profiles=tuple(log.profiles),
+        warnings=tuple(log.warnings),
+    )
+
+
+def duplicates_note(count: int) -> str:
+    return (
+        f"{count} duplicated order row(s) (same order id and values) were counted once; "
+        "see --rejects for where"
+    )
+
+
+def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Parsed slices (of one or several files) as one frame with every column."""
+    if not frames:
+        return pd.DataFrame(columns=[*ORDER_REQUIRED, ROW, FILE])
     columns = sorted({c for f in frames for c in f.columns}, key=_column_order)
     if len(frames) == 1:
         orders = frames[0].reset_index(drop=True)
@@ -187,20 +293,7 @@ def load_orders(paths: Sequence[str], rules: Rules, *, today: dt.date | None = N
     for column in ("order_id", "category", "status"):
         if column in orders.columns:
             orders[column] = orders[column].fillna("").astype("str")
-    orders, duplicates = _drop_duplicates(orders, rejects)
-    if duplicates:
-        warnings.append(
-            f"{duplicates} duplicated order row(s) (same order id and values) were counted once; "
-            "see --rejects for where"
-        )
-    return Orders(
-        frame=orders.reset_index(drop=True),
-        rejects=rejects.frame(),
-        rows_read=rows_read,
-        files=tuple(files),
-        profiles=tuple(profiles),
-        warnings=tuple(warnings),
-    )
+    return orders
 
 
 def _column_order(name: str) -> int:
@@ -213,6 +306,7 @@ def _parse_orders(
     rules: Rules,
     rejects: RejectLog,
     today: dt.date,
+    decided: _Decided,
     hint: str,
     date_source: str,
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -228,7 +322,9 @@ def _parse_orders(
         orders["order_date"],
         date_format=rules.date_format,
         source=date_source,
+        day_first=decided.day_first,
     )
+    decided.day_first = _slash_order(dates.formats, decided.day_first, date_source)
     bad_date = (dates.problems != "") & ~no_id
     rejects.add(orders, bad_date, "order_date", orders["order_date"], dates.problems)
     limit = pd.Timestamp(today + dt.timedelta(days=FUTURE_GRACE_DAYS))
@@ -242,7 +338,8 @@ def _parse_orders(
     )
 
     decimal = None if rules.decimal == "auto" else rules.decimal
-    amounts = parse_amounts(orders["amount"], decimal=decimal, decimal_hint=hint)
+    amounts = parse_amounts(orders["amount"], decimal=decimal, decimal_hint=decided.decimal or hint)
+    decided.decimal = decided.decimal or amounts.decimal
     bad_amount = (amounts.problems != "") & ~no_id & ~bad_date & ~future
     rejects.add(orders, bad_amount, "amount", orders["amount"], amounts.problems)
     keep = ~(no_id | bad_date | future | bad_amount)
@@ -283,6 +380,19 @@ def _parse_orders(
     return (orders if keep.all() else orders.loc[keep]), warnings
 
 
+def _slash_order(formats: tuple[str, ...], known: bool | None, source: str) -> bool | None:
+    """Day-first or not, as slashed dates in this and earlier slices of a file show."""
+    seen = {f.startswith("%d/") for f in formats if f[:3] in ("%d/", "%m/")}
+    if known is not None and seen - {known}:
+        raise AmbiguousDateError(
+            f"{source}: slashed dates disagree: earlier rows have the "
+            f"{'day' if known else 'month'} first, later rows the "
+            f'{"month" if known else "day"} first; set date_format: "%d/%m/%Y" or '
+            '"%m/%d/%Y" for this column in the rules YAML'
+        )
+    return known if known is not None or not seen else seen.pop()
+
+
 def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) -> pd.Series:
     """Rows in a currency other than the rules' one; error when it cannot be told."""
     if "currency" in orders.columns:
@@ -307,7 +417,7 @@ def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) 
     return pd.Series(False, index=orders.index)
 
 
-def _drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataFrame, int]:
+def drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataFrame, int]:
     """Count an order row exported twice (same order id and values) once."""
     if "order_id" not in orders.columns or orders.empty:
         return orders, 0

@@ -11,6 +11,7 @@ in `1,5;2,5`.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -78,6 +79,64 @@ def _decode_cp1252(body: bytes, source: str, bad_line: int) -> Decoded:
 def _line(data: bytes, position: int) -> int:
     """1-based line number of a byte position, as an editor shows it."""
     return data.count(b"\n", 0, position) + 1
+
+
+class StreamDecoder:
+    """`decode_bytes` for a file read block by block: each block comes back as UTF-8.
+
+    A file stays UTF-8 while its blocks are valid UTF-8; from the first
+    invalid byte on it is read as Windows-1252, with the same warning and the
+    same errors (naming the line in the whole file) as `decode_bytes`.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.encoding = "utf-8"
+        self.warnings: list[str] = []
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._lines = 0  # line breaks in the blocks before this one
+        self._started = False
+
+    def decode(self, block: bytes, *, final: bool = False) -> bytes:
+        if not self._started:
+            self._started = True
+            block = block.removeprefix(_BOM)
+            if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise InputError(
+                    f"{self.source} is UTF-16 text (Excel 'Unicode Text'); {_SAVE_AS_UTF8}"
+                )
+        nul = block.find(b"\0")
+        if nul >= 0:
+            raise InputError(
+                f"{self.source} contains NUL bytes at line {self._lines + _line(block, nul)}; "
+                "is it a spreadsheet or binary file? Export it as CSV (UTF-8) and try again"
+            )
+        if self.encoding == "utf-8":
+            try:
+                self._utf8.decode(block, final=final)
+            except UnicodeDecodeError as error:
+                self._switch_to_cp1252(self._lines + _line(block, error.start))
+        if self.encoding == "cp1252":
+            undefined = _UNDEFINED_IN_CP1252.search(block)
+            if undefined is not None:
+                raise InputError(
+                    f"{self.source} is neither UTF-8 nor Windows-1252: byte "
+                    f"0x{undefined.group()[0]:02X} at line "
+                    f"{self._lines + _line(block, undefined.start())} means nothing in "
+                    f"either; {_SAVE_AS_UTF8}"
+                )
+            block = block.decode("cp1252").encode("utf-8")
+        self._lines += block.count(b"\n")
+        return block
+
+    def _switch_to_cp1252(self, bad_line: int) -> None:
+        # Blocks before this one were valid UTF-8; read as cp1252 only their
+        # non-ASCII bytes would differ, which a cp1252 export does not have.
+        self.encoding = "cp1252"
+        self.warnings.append(
+            f"{self.source} was read as Windows-1252 (cp1252) because it is not valid UTF-8 "
+            f"at line {bad_line}; check umlauts and € signs in the result, or {_SAVE_AS_UTF8}"
+        )
 
 
 def detect_delimiter(text: str, source: str) -> str:

@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +213,15 @@ def _locate(text: str, rows: list) -> list[int]:
     return lines
 
 
+def text_columns(table: pa.Table) -> pd.DataFrame:
+    """Typed Arrow columns as text, written the way a CSV export shows them."""
+    columns = {}
+    for name, column in zip(table.column_names, table.itercolumns(), strict=True):
+        text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+        columns[str(name)] = text.fill_null("")
+    return pa.table(columns).to_pandas()
+
+
 def read_parquet(path: str) -> RawTable:
     """Read a Parquet file as text columns, so it goes through the same checks as CSV.
 
@@ -227,11 +236,7 @@ def read_parquet(path: str) -> RawTable:
         raise InputError(f"{path}: file not found; check the path") from None
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot be read as Parquet ({exc})") from None
-    columns = {}
-    for name, column in zip(table.column_names, table.itercolumns(), strict=True):
-        text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
-        columns[str(name)] = text.fill_null("")
-    frame = pa.table(columns).to_pandas()
+    frame = text_columns(table)
     frame[ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
     headers = tuple(str(name) for name in table.column_names)
     return RawTable(path, frame, headers, empty_rejects(), 0, ",", ())
@@ -242,8 +247,23 @@ def read_table(path: str) -> RawTable:
     if path != "-" and path.lower().endswith(".parquet"):
         return read_parquet(path)
     data, source = read_bytes(path)
-    body, text, decode_warnings = _utf8_body(data, source)
-    del data
+    return table_from_bytes(data, source)
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the start of a file tells: where the header is, its names and the delimiter."""
+
+    body: bytes  # UTF-8 from the header row on
+    text: str  # decoded start of `body` (at least the header), for sniffing
+    names: list[str]
+    delimiter: str
+    skipped: int  # lines above the header (Excel's sep= line, blank lines)
+    warnings: tuple[str, ...]
+
+
+def read_head(body: bytes, text: str, source: str) -> Head:
+    """Find the header and the delimiter at the start of UTF-8 `body`."""
     body, text, delimiter = _separator_line(body, text)
     body, text, skipped = _leading_blank_lines(body, text)
     if not text.strip():
@@ -251,19 +271,44 @@ def read_table(path: str) -> RawTable:
     _check_header_size(text, len(body), source)
     delimiter = delimiter or detect_delimiter(text, source)
     names, warnings = _header(text, delimiter, source)
+    return Head(body, text, names, delimiter, skipped, tuple(warnings))
+
+
+def table_from_bytes(data: bytes, source: str) -> RawTable:
+    """A whole file's bytes as a RawTable."""
+    body, text, decode_warnings = _utf8_body(data, source)
+    del data
+    head = read_head(body, text, source)
+    table, _ = parse_records(head.body, head.text, head, source, skipped=head.skipped)
+    if table.frame.empty and table.rejects.empty:
+        warnings = (*table.warnings, f"{source}: has a header row but no data rows")
+        table = replace(table, warnings=warnings)
+    return replace(table, warnings=(*decode_warnings, *head.warnings, *table.warnings))
+
+
+def parse_records(
+    body: bytes, text: str, head: Head, source: str, *, skipped: int, line_offset: int = 0
+) -> tuple[RawTable, int]:
+    """Parse `body` (the header row, then records) into a RawTable; also count its records.
+
+    `skipped` is how many rows a spreadsheet shows above this body's first
+    record besides the header, so a slice of a large file gets true row
+    numbers; `line_offset` does the same for lines named in errors.
+    """
+    names, delimiter = head.names, head.delimiter
     table, bad = _parse(body, names, delimiter, source)
+    records = table.num_rows + len(bad)
     multiline = _has_line_breaks(table) or any("\n" in row.text for row in bad)
     if (bad or multiline) and len(text) < len(body):
         text = body.decode("utf-8")  # the whole text, to find rows and quotes
     del body
     if multiline:
-        _check_quotes(text, delimiter, source)
+        _check_quotes(text, delimiter, source, line_offset)
         located = _bad_records(text, delimiter, len(names))
     else:
         located = sorted(zip(_locate(text, bad), [_describe(row) for row in bad], strict=True))
     frame = table.to_pandas()
-    if frame.empty and not bad:
-        warnings.append(f"{source}: has a header row but no data rows")
+    del table
     blank = np.zeros(len(frame), dtype=bool)
     if len(frame.columns):
         blank = (frame[names] == "").all(axis=1).to_numpy()
@@ -288,9 +333,9 @@ def read_table(path: str) -> RawTable:
         if located
         else empty_rejects()
     )
-    warnings = [*decode_warnings, *warnings]
     headers = tuple(c for c in frame.columns if c != ROW)
-    return RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, tuple(warnings))
+    raw = RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, ())
+    return raw, records
 
 
 def _describe(row: pacsv.InvalidRow) -> tuple[str, str]:
@@ -340,7 +385,7 @@ def _has_line_breaks(table: pa.Table) -> bool:
     )
 
 
-def _check_quotes(text: str, delimiter: str, source: str) -> None:
+def _check_quotes(text: str, delimiter: str, source: str, line_offset: int = 0) -> None:
     """A quote that never closes would swallow every row after it: refuse the file."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     last_line = 0
@@ -349,8 +394,8 @@ def _check_quotes(text: str, delimiter: str, source: str) -> None:
             last_line = reader.line_num
     except csv.Error as error:
         raise InputError(
-            f"{source}, line {last_line + 1}: a quoted field opened in this row is never "
-            f"closed ({error}); every row after it would be read as one value. Fix: close "
+            f"{source}, line {last_line + 1 + line_offset}: a quoted field opened in this row "
+            f"is never closed ({error}); every row after it would be read as one value. Fix: close "
             'the quote (or double it as "" inside a quoted value) and export again'
         ) from None
 

@@ -1,0 +1,199 @@
+"""Read a large export in slices of whole records, so memory does not grow with the file.
+
+A file that fits in one slice is read as before (`tables.table_from_bytes`).
+A larger one is read block by block: each block is decoded to UTF-8
+(`sniff.StreamDecoder`), cut after the last line break that lies outside a
+quoted field, and the piece is parsed with the header in front by the same
+code that reads a small file (`tables.parse_records`), with row and line
+numbers offset by what came before, so a reject in the tenth slice names its
+true spreadsheet row. Parquet files are read a batch of row groups at a time.
+`progress(bytes, rows)` is called after each slice with what it consumed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from winback_cli.errors import InputError
+from winback_cli.sniff import StreamDecoder
+from winback_cli.tables import (
+    ROW,
+    SAMPLE,
+    RawTable,
+    empty_rejects,
+    parse_records,
+    read_head,
+    table_from_bytes,
+    text_columns,
+)
+
+SLICE_BYTES = 64 << 20  # about a million order rows
+PARQUET_ROWS = 1 << 20
+Progress = Callable[[int, int], None]  # (bytes consumed, rows read) per slice
+
+
+def iter_table(
+    path: str,
+    *,
+    slice_bytes: int = SLICE_BYTES,
+    head_bytes: int = SAMPLE,
+    progress: Progress | None = None,
+) -> Iterator[RawTable]:
+    """The file's rows as RawTables of at most about `slice_bytes` each; see the module doc.
+
+    The first `head_bytes` (at least the header row) decide the delimiter.
+    """
+    report = progress or (lambda _bytes, _rows: None)
+    if path != "-" and path.lower().endswith(".parquet"):
+        yield from _iter_parquet(path, report)
+        return
+    with _open(path) as (stream, source):
+        first = stream.read(max(slice_bytes, head_bytes))
+        while True:  # the head must hold the whole header row
+            more = stream.read(max(slice_bytes, 1))
+            first += more
+            if not more or _holds_header(first):
+                break
+        if not more:
+            table = table_from_bytes(first, source)
+            report(len(first), table.rows_read)
+            yield table
+            return
+        yield from _iter_slices(first, stream, source, slice_bytes, report)
+
+
+@contextmanager
+def _open(path: str) -> Iterator[tuple[BinaryIO, str]]:
+    if path == "-":
+        yield sys.stdin.buffer, "<stdin>"
+        return
+    try:
+        stream = Path(path).open("rb")  # noqa: SIM115 -- closed by the with below
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file; name the CSV file(s)") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    with stream:
+        yield stream, path
+
+
+def _iter_slices(
+    first: bytes, stream: BinaryIO, source: str, slice_bytes: int, report: Progress
+) -> Iterator[RawTable]:
+    decoder = StreamDecoder(source)
+    body = decoder.decode(first)
+    head = read_head(body, body[:SAMPLE].decode("utf-8", errors="ignore"), source)
+    header_end = record_end(head.body)
+    header, buffer = head.body[:header_end], head.body[header_end:]
+    rows_before, lines_before, consumed, yielded = head.skipped, 0, len(first), False
+    emitted = 0  # decoder warnings already passed on
+    while True:
+        block = stream.read(slice_bytes)
+        eof = not block
+        buffer += decoder.decode(block, final=eof)
+        consumed += len(block)
+        cut = len(buffer) if eof else last_record_end(buffer)
+        if cut > 0 or (eof and not yielded):
+            piece, buffer = buffer[:cut], buffer[cut:]
+            body = header + piece
+            table, records = parse_records(
+                body,
+                body[:SAMPLE].decode("utf-8", errors="ignore"),
+                head,
+                source,
+                skipped=rows_before,
+                line_offset=lines_before,
+            )
+            notes = () if yielded else head.warnings
+            table = replace(table, warnings=(*decoder.warnings[emitted:], *notes))
+            emitted = len(decoder.warnings)
+            rows_before += records
+            lines_before += piece.count(b"\n")
+            yielded = True
+            report(consumed, table.rows_read)
+            consumed = 0
+            yield table
+        if eof:
+            return
+
+
+def _holds_header(data: bytes) -> bool:
+    """Does `data` hold a whole header row, after a BOM, Excel's sep= line and blank lines?"""
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n \t")
+    if data[:4].lower() == b"sep=":
+        data = data[data.find(b"\n") + 1 :].lstrip(b"\r\n \t") if b"\n" in data else b""
+    return bool(data) and record_end(data) < len(data)
+
+
+def record_end(data: bytes) -> int:
+    """End (just after its line break) of the first record in `data`, quotes considered."""
+    end = data.find(b"\n")
+    if end < 0:
+        return len(data)
+    inside = data.count(b'"', 0, end) % 2
+    while inside:
+        following = data.find(b"\n", end + 1)
+        if following < 0:
+            return len(data)
+        inside ^= data.count(b'"', end, following) % 2
+        end = following
+    return end + 1
+
+
+def last_record_end(data: bytes) -> int:
+    """End (just after its line break) of the last complete record in `data`, or 0.
+
+    `data` starts at a record boundary. A line break after an odd number of
+    quotes lies inside a quoted field (doubled quotes `""` keep the count even).
+    """
+    end = data.rfind(b"\n")
+    if end < 0:
+        return 0
+    inside = data.count(b'"', 0, end) % 2 if b'"' in data else 0
+    while inside:
+        previous = data.rfind(b"\n", 0, end)
+        if previous < 0:
+            return 0
+        inside ^= data.count(b'"', previous, end) % 2
+        end = previous
+    return end + 1
+
+
+def _iter_parquet(path: str, report: Progress) -> Iterator[RawTable]:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+        size = Path(path).stat().st_size
+        total = max(reader.metadata.num_rows, 1)
+        batches = reader.iter_batches(batch_size=PARQUET_ROWS)
+        done = 0
+        first = True
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            frame = text_columns(table)
+            frame[ROW] = np.arange(done + 1, done + len(frame) + 1, dtype=np.int64)
+            headers = tuple(str(name) for name in table.column_names)
+            done += len(frame)
+            report(size * len(frame) // total, len(frame))
+            first = False
+            yield RawTable(path, frame, headers, empty_rejects(), 0, ",", ())
+        if first:  # no rows at all: still one (empty) table with the headers
+            table = reader.schema_arrow.empty_table()
+            yield RawTable(
+                path, text_columns(table), tuple(table.column_names), empty_rejects(), 0, ","
+            )
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; check the path") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot be read as Parquet ({exc})") from None
