@@ -36,6 +36,7 @@ from winback_cli.tables import (
 )
 
 SLICE_BYTES = 64 << 20  # about a million order rows
+HEAD_BYTES = SAMPLE  # what the delimiter is decided from
 PARQUET_ROWS = 1 << 20
 Progress = Callable[[int, int], None]  # (bytes consumed, rows read) per slice
 
@@ -43,14 +44,16 @@ Progress = Callable[[int, int], None]  # (bytes consumed, rows read) per slice
 def iter_table(
     path: str,
     *,
-    slice_bytes: int = SLICE_BYTES,
-    head_bytes: int = SAMPLE,
+    slice_bytes: int | None = None,
+    head_bytes: int | None = None,
     progress: Progress | None = None,
 ) -> Iterator[RawTable]:
     """The file's rows as RawTables of at most about `slice_bytes` each; see the module doc.
 
     The first `head_bytes` (at least the header row) decide the delimiter.
     """
+    slice_bytes = slice_bytes or SLICE_BYTES
+    head_bytes = head_bytes or HEAD_BYTES
     report = progress or (lambda _bytes, _rows: None)
     if path != "-" and path.lower().endswith(".parquet"):
         yield from _iter_parquet(path, report)
