@@ -125,16 +125,28 @@ def _poll_peak_rss(proc: subprocess.Popen) -> float | None:
     return peak / 1e6
 
 
-def ensure_data(label: str, orders: int) -> tuple[Path, dict]:
+def parse_label(label: str) -> tuple[int, int | None]:
+    """`10m` -> (10000000, None); `100m:500k` -> 100 million orders of 500,000 customers."""
+    orders, _, customers = label.partition(":")
+    return parse_size(orders), parse_size(customers) if customers else None
+
+
+def ensure_data(label: str) -> tuple[Path, dict]:
     """Generate `orders_<label>_seed<N>.csv` unless a file from the same generator exists."""
-    path = DATA / f"orders_{label}_seed{SEED}.csv"
+    orders, customers = parse_label(label)
+    name = label.replace(":", "_c")
+    path = DATA / f"orders_{name}_seed{SEED}.csv"
     meta_path = path.with_suffix(".json")
     digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
     want = {"orders": orders, "seed": SEED, "generator": digest}
+    if customers:
+        want["customers"] = customers
     if path.exists() and meta_path.exists() and json.loads(meta_path.read_text()) == want:
         return path, want
     print(f"generating {path.name} ...", file=sys.stderr)
     cmd = [sys.executable, str(GENERATOR), "--orders", str(orders), "--seed", str(SEED)]
+    if customers:
+        cmd += ["--customers", str(customers)]
     subprocess.run([*cmd, "--out", str(path)], check=True)
     meta_path.write_text(json.dumps(want))
     return path, want
@@ -210,7 +222,7 @@ def bench_size(
     label: str, work: Path, args: argparse.Namespace
 ) -> tuple[list[list[str]], list[str], bool]:
     """Generate, scan and (optionally) run DuckDB on one size: table rows, notes, success."""
-    csv, meta = ensure_data(label, parse_size(label))
+    csv, meta = ensure_data(label)
     rows, mb = meta["orders"], csv.stat().st_size / 1e6
     print(f"[{label}] winback scan {csv.name} ...", file=sys.stderr)
     scan = run_scan(csv, work / f"{label}_winback.csv", args.timeout)
@@ -244,7 +256,11 @@ def bench_size(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", default="1m,10m", help="comma-separated, e.g. 20k,1m,10m")
+    p.add_argument(
+        "--sizes",
+        default="1m,10m",
+        help="comma-separated order counts, e.g. 20k,1m,10m; 100m:500k fixes the customers",
+    )
     p.add_argument("--smoke", action="store_true", help=f"only {SMOKE_SIZE} orders (CI)")
     p.add_argument("--keep-data", action="store_true", help="keep outputs in bench/data/results/")
     p.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB reference")

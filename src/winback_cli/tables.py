@@ -298,7 +298,9 @@ def parse_records(
     names, delimiter = head.names, head.delimiter
     table, bad = _parse(body, names, delimiter, source)
     records = table.num_rows + len(bad)
-    multiline = _has_line_breaks(table) or any("\n" in row.text for row in bad)
+    # Only a quoted field can hold a line break; most large exports have no quotes.
+    quoted = b'"' in body
+    multiline = (quoted and _has_line_breaks(table)) or any("\n" in row.text for row in bad)
     if (bad or multiline) and len(text) < len(body):
         text = body.decode("utf-8")  # the whole text, to find rows and quotes
     del body

@@ -1,0 +1,128 @@
+"""Group parsed order rows by customer, in memory or spilled to disk, to bound memory.
+
+Facts are per customer, so all of a customer's rows must be reduced together,
+but not all customers at once. `PartitionStore` keeps parsed slices in memory
+until they pass `spill_rows`; from then on it splits every slice by a hash of
+the customer id into `parts` groups, appends them to Arrow files in a
+temporary folder, and later hands back one group (whole customers) at a time.
+A small export never touches the disk; a hundred-million-row one needs memory
+for one group and the per-customer results only.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+SPILL_ROWS = 6_000_000  # rows kept in memory before groups go to disk
+UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
+
+
+class PartitionStore:
+    """Parsed order slices, handed back as frames of whole customers; see the module doc."""
+
+    def __init__(self, *, spill_rows: int | None = None) -> None:
+        self.spill_rows = spill_rows or SPILL_ROWS
+        self.expected_rows: int | None = None  # the caller's estimate for the whole input
+        self.rows = 0
+        self._memory: list[pd.DataFrame] = []
+        self._folder: Path | None = None
+        self._parts = 0
+        self._pieces = 0
+
+    @property
+    def spilled(self) -> bool:
+        return self._folder is not None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Keep one parsed slice."""
+        self.rows += len(frame)
+        if self._folder is None:
+            self._memory.append(frame)
+            if self.rows > self.spill_rows:
+                self._spill()
+        else:
+            self._write(frame)
+
+    def groups(self) -> Iterator[list[pd.DataFrame]]:
+        """The slices' rows, a group of whole customers at a time, in the order added."""
+        if self._folder is None:
+            yield self._memory
+            return
+        for part in range(self._parts):
+            files = sorted(self._folder.glob(f"part{part:04d}-*.arrow"))
+            if files:
+                yield [_read(f) for f in files]
+
+    def close(self) -> None:
+        """Remove the spilled files; the store is empty afterwards."""
+        self._memory = []
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> PartitionStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _spill(self) -> None:
+        expected = self.expected_rows
+        self._parts = (
+            max(2, math.ceil(1.5 * expected / self.spill_rows)) if expected else UNKNOWN_PARTS
+        )
+        self._folder = Path(tempfile.mkdtemp(prefix="winback-"))
+        held, self._memory = self._memory, []
+        for frame in held:
+            self._write(frame)
+
+    def _write(self, frame: pd.DataFrame) -> None:
+        part = partition_of(frame["customer_id"], self._parts)
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(self._parts + 1))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        for k in range(self._parts):
+            rows = order[bounds[k] : bounds[k + 1]]
+            if len(rows):
+                path = self._folder / f"part{k:04d}-{self._pieces:06d}.arrow"
+                feather.write_feather(table.take(rows), path, compression="uncompressed")
+        self._pieces += 1
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return feather.read_table(path, memory_map=False).to_pandas()
+
+
+def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
+    """A group number in [0, parts) per customer id, the same for equal ids.
+
+    An FNV-style hash of the length and the last 16 bytes, computed on the
+    Arrow buffers: ids differ at the end (running numbers), and hashing whole
+    strings with pandas costs several seconds per ten million rows.
+    """
+    array = pa.array(ids, type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    data = array.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    mixed = (ends - starts).astype(np.uint64)
+    prime = np.uint64(1099511628211)
+    for back in range(1, 17):
+        position = ends - back
+        inside = position >= starts
+        byte = raw[np.where(inside, position, 0)].astype(np.uint64)
+        mixed = (mixed * prime) ^ np.where(inside, byte, np.uint64(0))
+    return (mixed % np.uint64(parts)).astype(np.int64)

@@ -1,0 +1,81 @@
+"""Order rows grouped by customer, spilled to disk past a threshold, lose nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from winback_cli.partitions import PartitionStore, partition_of
+
+
+def orders(n: int, customers: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(
+                [f"K{c:05d}" for c in rng.integers(0, customers, n)], dtype="str"
+            ),
+            "order_date": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+            "amount": rng.normal(50, 20, n).round(2),
+            "_row": np.arange(2, n + 2, dtype=np.int64),
+        }
+    )
+
+
+def test_small_input_stays_in_memory_as_one_group():
+    frame = orders(100, 10)
+    with PartitionStore(spill_rows=1000) as store:
+        store.add(frame)
+        groups = list(store.groups())
+        assert not store.spilled
+    assert len(groups) == 1 and groups[0][0] is frame
+
+
+def test_large_input_is_split_into_groups_of_whole_customers():
+    frames = [orders(500, 80, seed) for seed in range(6)]
+    with PartitionStore(spill_rows=1000) as store:
+        store.expected_rows = 3000
+        for frame in frames:
+            store.add(frame)
+        assert store.spilled
+        folder = store._folder
+        groups = [pd.concat(g, ignore_index=True) for g in store.groups()]
+    assert not folder.exists()  # spilled files are removed
+    assert len(groups) == 5  # 1.5 x 3000 expected rows / 1000 per group
+    owners = pd.concat([g[["customer_id"]].assign(group=k) for k, g in enumerate(groups)])
+    assert owners.groupby("customer_id")["group"].nunique().max() == 1
+    everything = pd.concat(frames, ignore_index=True)
+    back = pd.concat(groups, ignore_index=True)
+    key = ["customer_id", "_row", "order_date", "amount"]
+    pd.testing.assert_frame_equal(
+        back.sort_values(key).reset_index(drop=True)[key],
+        everything.sort_values(key).reset_index(drop=True)[key],
+    )
+    for group in groups:  # rows keep the order they were added in, slice by slice
+        rows = group["_row"].to_numpy()
+        slices = np.flatnonzero(np.diff(rows) < 0)
+        assert len(slices) <= len(frames) - 1
+
+
+def test_unknown_input_size_gets_the_default_number_of_groups():
+    with PartitionStore(spill_rows=10) as store:
+        store.add(orders(50, 30))
+        assert len(list(store.groups())) > 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=50), st.integers(1, 40))
+def test_equal_ids_share_a_group_in_range(ids, parts):
+    series = pd.Series(ids + ids[::-1], dtype="str")
+    groups = partition_of(series, parts)
+    assert ((groups >= 0) & (groups < parts)).all()
+    assert (groups[: len(ids)] == groups[len(ids) :][::-1]).all()
+
+
+def test_running_numbers_spread_evenly():
+    ids = pd.Series([f"C{i:07d}" for i in range(100_000)], dtype="str")
+    counts = np.bincount(partition_of(ids, 16), minlength=16)
+    assert counts.min() > 0.8 * counts.mean()
