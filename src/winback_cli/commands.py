@@ -9,7 +9,7 @@ the analysis and hands the result to `render` or `outputs`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -69,6 +69,8 @@ def choose_format(
 def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None:
     """Run the scan and write or show its result."""
     from winback_cli.atomic import check_writable
+    from winback_cli.load import input_bytes
+    from winback_cli.progress_bar import ReadProgress
     from winback_cli.render import print_notes, summary_table
     from winback_cli.scan import NoUsableRowsError, ScanOptions, run_scan, select
 
@@ -87,7 +89,8 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
         feedback=request.feedback,
     )
     try:
-        result = run_scan(options)
+        with ReadProgress(stderr, input_bytes(request.orders)) as progress:
+            result = run_scan(replace(options, progress=progress))
     except NoUsableRowsError as error:
         if request.rejects is not None:
             _write_rejects(error.rejects, request, rules)
@@ -164,7 +167,7 @@ def _write_rejects(rejects, request: ScanRequest, rules: Rules) -> None:
 def _report_rows(result, request: ScanRequest, stderr: Console) -> None:
     """Rows read = used + rejected, for orders and customers, always said."""
     orders = result.orders
-    used = len(orders.frame)
+    used = orders.used
     rejected = len(orders.rejects)
     where = (
         f"; written to {request.rejects}"

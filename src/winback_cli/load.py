@@ -47,6 +47,11 @@ class Orders:
     files: tuple[str, ...]
     profiles: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    rows_used: int | None = None  # when `frame` does not hold the rows (a streamed scan)
+
+    @property
+    def used(self) -> int:
+        return len(self.frame) if self.rows_used is None else self.rows_used
 
     @property
     def has_cost(self) -> bool:
@@ -81,6 +86,17 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     if result.count("-") > 1:
         raise UsageError("'-' (standard input) can be given only once")
     return result
+
+
+def input_bytes(paths: Sequence[str]) -> int | None:
+    """Total size of the files to read, or None when it cannot be known (stdin)."""
+    files = expand_paths(paths)
+    if "-" in files:
+        return None
+    try:
+        return sum(Path(f).stat().st_size for f in files)
+    except OSError:
+        return None  # reading them will say what is wrong
 
 
 class RejectLog:
@@ -193,7 +209,7 @@ def _canonical(raw: RawTable, mapping: ColumnMap) -> pd.DataFrame:
     """The mapped columns under canonical names, plus row and file."""
     frame = raw.frame.reindex(columns=[*mapping.found.values(), ROW], fill_value="")
     frame = frame.rename(columns=mapping.rename())
-    frame[FILE] = raw.source
+    frame[FILE] = pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [raw.source])
     return frame
 
 

@@ -58,6 +58,7 @@ def report_command(request: ReportRequest, stdout: Console, stderr: Console) -> 
             rules_source=source,
             customers=request.customers,
             as_of=request.as_of,
+            keep_rows=True,
         )
     )
     figures = compute_report(scan, rules, request.months)
