@@ -19,7 +19,7 @@ import pandas as pd
 from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
 from winback_cli.customers import Customers, load_customers
 from winback_cli.errors import InputError, RulesError
-from winback_cli.facts import compute_facts, default_as_of
+from winback_cli.facts import FactNeeds, compute_facts, default_as_of
 from winback_cli.load import Orders, load_orders
 from winback_cli.money import money_formatter
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
@@ -149,7 +149,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
             f"{later} order row(s) dated on or after the as-of date {as_of.date()} "
             "were not considered"
         )
-    facts, ids = compute_facts(orders.frame, as_of)
+    facts, ids = compute_facts(orders.frame, as_of, FactNeeds.from_rules(rules))
     if not len(ids):
         raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
     people = _people(ids, customers)
