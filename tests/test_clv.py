@@ -13,13 +13,13 @@ from winback_cli.clv import (
     correlation_warning,
     fit_clv,
     holdout_check,
-    purchase_days,
+    summarise,
     try_fit_clv,
 )
 from winback_cli.clv_model import Fit, ThinDataError, expected_purchases
 from winback_cli.durations import Duration
 from winback_cli.errors import RulesError
-from winback_cli.facts import compute_facts, day_of
+from winback_cli.facts import FactNeeds, compute_facts
 from winback_cli.gamma_gamma import clv as clv_formula
 from winback_cli.rules import ClvRules, Rules, Trigger, load_rules, rules_from_doc
 from winback_cli.scan import ScanOptions, run_scan
@@ -29,6 +29,7 @@ from winback_cli.yaml_source import load_yaml_text
 
 START = pd.Timestamp("2023-01-01")
 AS_OF = pd.Timestamp("2025-01-01")
+WEEKS, DAYS = FactNeeds(clv_unit_days=7.0), FactNeeds(clv_unit_days=1.0)
 
 
 def orders(*rows: tuple) -> pd.DataFrame:
@@ -89,21 +90,30 @@ def test_returns_count_against_the_latest_purchase_day_and_never_make_one():
         ("B", "2024-01-05", -20),  # before B's first purchase: left out
         ("B", "2024-01-15", 60),
     )
-    facts, ids = compute_facts(frame, AS_OF)
-    code, day, value, left_out = purchase_days(facts)
-    rows = pd.DataFrame({"id": ids[code], "day": day, "value": value})
-    net = rows.groupby(["id", "day"])["value"].sum()
-    assert net.loc["A"].tolist() == [100.0, 0.0, 80.0]
-    assert net.loc["A"].index.tolist() == [
-        day_of(pd.Timestamp(d)) for d in ("2024-01-10", "2024-02-10", "2024-03-10")
-    ]
-    assert net.loc["B"].tolist() == [60.0]
+    facts, ids = compute_facts(frame, AS_OF, FactNeeds(clv_unit_days=1.0))
+    rfm, left_out = summarise(facts, ClvRules(time_unit="day"))
+    assert ids.tolist() == ["A", "B"]
+    # A bought on three days; the netted-out one is a repeat day without spend.
+    assert rfm.frequency.tolist() == [2, 0]
+    assert rfm.recency.tolist() == [60.0, 0.0]
+    assert rfm.T.tolist() == [(AS_OF - pd.Timestamp(d)).days for d in ("2024-01-10", "2024-01-15")]
+    assert rfm.n_spend_days.tolist() == [1, 0] and rfm.monetary.tolist() == [80.0, 0.0]
+    assert rfm.n_spend_days_left_out == 1
     assert left_out == 1
+
+
+def test_the_model_needs_facts_computed_in_its_time_unit():
+    facts, _ = compute_facts(orders(("A", "2024-01-10", 100)), AS_OF)
+    with pytest.raises(ValueError, match="no purchase summary"):
+        summarise(facts, ClvRules())
+    weekly, _ = compute_facts(orders(("A", "2024-01-10", 100)), AS_OF, FactNeeds(clv_unit_days=7))
+    with pytest.raises(ValueError, match="units of 1 days"):
+        summarise(weekly, ClvRules(time_unit="day"))
 
 
 def test_fit_clv_scores_every_customer_in_the_facts_order():
     frame = simulated_orders()
-    facts, ids = compute_facts(frame, AS_OF)
+    facts, ids = compute_facts(frame, AS_OF, WEEKS)
     result = fit_clv(facts, ClvRules())
     scores = result.scores
     assert list(scores.columns) == list(SCORE_COLUMNS)
@@ -121,7 +131,7 @@ def test_fit_clv_scores_every_customer_in_the_facts_order():
 
 
 def test_without_cost_clv_is_revenue_and_a_note_says_so():
-    facts, _ = compute_facts(simulated_orders(cost_share=None), AS_OF)
+    facts, _ = compute_facts(simulated_orders(cost_share=None), AS_OF, DAYS)
     result = fit_clv(facts, ClvRules(time_unit="day", horizon=Duration(6, "mo")))
     assert result.basis == "revenue"
     assert "no cost" in result.notes[0]
@@ -129,7 +139,9 @@ def test_without_cost_clv_is_revenue_and_a_note_says_so():
 
 
 def test_thin_data_raises_for_the_command_and_becomes_a_note_for_the_scan():
-    facts, _ = compute_facts(orders(("A", "2024-01-10", 100), ("A", "2024-05-10", 90)), AS_OF)
+    facts, _ = compute_facts(
+        orders(("A", "2024-01-10", 100), ("A", "2024-05-10", 90)), AS_OF, WEEKS
+    )
     with pytest.raises(ThinDataError, match="at least 20"):
         fit_clv(facts, ClvRules())
     result, notes = try_fit_clv(facts, ClvRules())
@@ -189,7 +201,7 @@ def test_correlation_warning_only_when_strong():
 
 
 def test_p_alive_trigger_fires_below_its_limit_with_the_due_date_as_evidence():
-    facts, ids = compute_facts(simulated_orders(), AS_OF)
+    facts, ids = compute_facts(simulated_orders(), AS_OF, WEEKS)
     scores = fit_clv(facts, ClvRules()).scores
     trigger = TypeAdapter(Trigger).validate_python(
         {"id": "quiet", "kind": "p_alive", "below": "30%"}

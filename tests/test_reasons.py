@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from winback_cli.errors import ColumnError
-from winback_cli.facts import compute_facts
+from winback_cli.facts import FactNeeds, compute_facts
 from winback_cli.reasons import apply_not_worth, assign_reasons, data_signals, load_feedback
 from winback_cli.rules import Rules
 
@@ -22,7 +22,7 @@ def orders(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
 
 def signals_for(rows, ids: pd.Series, rules: Rules) -> pd.DataFrame:
     """Probable reasons for `ids` (customers without orders get none), like the scan does."""
-    facts, customer_ids = compute_facts(orders(rows), AS_OF)
+    facts, customer_ids = compute_facts(orders(rows), AS_OF, FactNeeds.from_rules(rules))
     found = data_signals(facts, customer_ids, rules).reindex(ids).fillna("")
     return found.reset_index(drop=True)
 

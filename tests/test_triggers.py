@@ -7,7 +7,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from winback_cli.errors import RulesError
-from winback_cli.facts import compute_facts
+from winback_cli.facts import FactNeeds, compute_facts, trigger_windows
 from winback_cli.rules import Trigger
 from winback_cli.triggers import evaluate
 
@@ -36,7 +36,7 @@ def orders(*rows: tuple) -> pd.DataFrame:
 def run(trigger: dict, frame: pd.DataFrame, people: pd.DataFrame | None = None):
     """Fire one trigger; return {customer_id: evidence} for customers it fired for."""
     parsed = TypeAdapter(Trigger).validate_python(trigger)
-    facts, ids = compute_facts(frame, AS_OF)
+    facts, ids = compute_facts(frame, AS_OF, FactNeeds(windows=trigger_windows([parsed])))
     if people is None:
         people = pd.DataFrame({"_known": [False] * len(ids)})
         source = None if parsed.kind not in ("field", "contract") else "customers.csv"
@@ -204,7 +204,7 @@ def test_status_is_the_worst_severity():
             {"id": "gone", "kind": "inactive", "for": "6mo", "severity": "churned"},
         )
     ]
-    facts, _ = compute_facts(data, AS_OF)
+    facts, _ = compute_facts(data, AS_OF, FactNeeds(windows=trigger_windows(parsed)))
     result = evaluate(parsed, facts, pd.DataFrame({"_known": [False]}), customer_source=None)
     assert list(result.status) == ["churned"]
     assert result.fired.loc[0].tolist() == [True, True]

@@ -1,10 +1,11 @@
 """Lifetime value from the facts: fit the purchase and spend models, score every customer.
 
 Glue between `facts` and the model maths of `clv_model` (BG/NBD, MBG/NBD) and
-`gamma_gamma` (spend, CLV). Purchases become one net value per customer and
-purchase day; a return counts against the customer's latest purchase day on
-or before it, so a return never creates a purchase day, and days whose net
-value is zero or negative are left out of the spend model (and counted).
+`gamma_gamma` (spend, CLV). `facts` sums purchases to one net value per
+customer and purchase day (`facts_reduce.purchase_days`); a return counts
+against the customer's latest purchase day on or before it, so a return never
+creates a purchase day, and days whose net value is zero or negative are left
+out of the spend model (and counted).
 `fit_clv` returns per-customer scores aligned with the facts rows plus the
 fits; `holdout_check` fits on the orders before a date and compares the
 predicted repeat purchases after it with the actual ones. A model that cannot
@@ -28,10 +29,9 @@ from winback_cli.clv_model import (
     fit_purchases,
     holdout_table,
     p_alive,
-    summarise_purchases,
 )
 from winback_cli.durations import Duration
-from winback_cli.facts import Facts, compute_facts, day_of, to_days
+from winback_cli.facts import FactNeeds, Facts, compute_facts, day_of, to_days
 from winback_cli.gamma_gamma import clv, expected_spend, fit_spend, frequency_spend_correlation
 from winback_cli.rules import ClvRules
 
@@ -73,37 +73,19 @@ def empty_scores(n: int) -> pd.DataFrame:
     return frame
 
 
-def purchase_days(facts: Facts) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Rows of (customer code, purchase day, value) with each return on its purchase day.
-
-    A return line is moved to the customer's latest purchase day on or before
-    it; returns before a customer's first purchase are left out and counted.
-    """
-    orders, returns = facts.orders, facts.returns
-    if not len(orders.day):
-        return orders.code, orders.day, orders.amount, len(returns.day)
-    base = int(min(orders.day.min(), returns.day.min() if len(returns.day) else orders.day.min()))
-    span = int(max(orders.day.max(), returns.day.max() if len(returns.day) else 0) - base + 1)
-    key = orders.code.astype(np.int64) * span + (orders.day - base)
-    order = np.argsort(key, kind="stable")
-    key, days = key[order], orders.day[order]
-    wanted = returns.code.astype(np.int64) * span + (returns.day - base)
-    position = np.searchsorted(key, wanted, side="right") - 1
-    found = position >= 0
-    found[found] = key[position[found]] // span == returns.code[found]
-    code = np.concatenate([orders.code, returns.code[found]])
-    day = np.concatenate([orders.day, days[position[found]]])
-    value = np.concatenate([orders.amount, returns.amount[found]])
-    return code, day, value, int((~found).sum())
-
-
 def summarise(facts: Facts, settings: ClvRules) -> tuple[RFM, int]:
-    """The recency-frequency summary of the facts, and the return lines left out."""
-    code, day, value, left_out = purchase_days(facts)
-    rfm = summarise_purchases(
-        code, day, value, len(facts.customers), day_of(facts.as_of), settings.unit_days
-    )
-    return rfm, left_out
+    """The recency-frequency summary of the facts, and the return lines left out.
+
+    `facts` must have been computed with the model's time unit
+    (`FactNeeds(clv_unit_days=settings.unit_days)` or `FactNeeds.from_rules`).
+    """
+    purchases = facts.purchases
+    if purchases is None or purchases.unit_days != settings.unit_days:
+        raise ValueError(
+            f"the facts hold no purchase summary in units of {settings.unit_days:g} days; "
+            "compute them with FactNeeds(clv_unit_days=...) or FactNeeds.from_rules(rules)"
+        )
+    return purchases.rfm, purchases.returns_left_out
 
 
 def margin_share(facts: Facts, settings: ClvRules) -> tuple[np.ndarray | float, str, list[str]]:
@@ -223,7 +205,7 @@ def holdout_check(
     frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, settings: ClvRules
 ) -> HoldoutResult:
     """Fit on order rows before `start`; compare with purchase days in [start, end)."""
-    facts, ids = compute_facts(frame, start)
+    facts, ids = compute_facts(frame, start, FactNeeds(clv_unit_days=settings.unit_days))
     rfm, _ = summarise(facts, settings)
     fit = fit_purchases(rfm, settings.model)
     dates = frame["order_date"]

@@ -33,7 +33,7 @@ from winback_cli.clv import (
 from winback_cli.clv_model import ThinDataError
 from winback_cli.durations import Duration
 from winback_cli.errors import InputError, UsageError
-from winback_cli.facts import compute_facts, default_as_of
+from winback_cli.facts import FactNeeds, compute_facts, default_as_of
 from winback_cli.rules import Rules
 
 TABLE_ROWS = 50  # rows shown in the terminal table; files get every customer
@@ -76,7 +76,7 @@ def clv_command(request: ClvRequest, stdout: Console, stderr: Console) -> None:
         raise InputError(f"{files}: no usable order rows; see winback scan --rejects")
     dates = orders.frame["order_date"]
     as_of = pd.Timestamp(request.as_of) if request.as_of else default_as_of(dates)
-    facts, ids = compute_facts(orders.frame, as_of)
+    facts, ids = compute_facts(orders.frame, as_of, FactNeeds(clv_unit_days=rules.clv.unit_days))
     if not len(ids):
         raise InputError(f"{files}: no orders before {as_of.date()}; choose a later --as-of")
     try:

@@ -97,8 +97,10 @@ def summarise_purchases(
     if not np.isfinite(value).all():
         raise ValueError("value must be finite (no NaN or inf)")
     keep = day < as_of_day
-    order = np.lexsort((day[keep], customer[keep]))
-    c, d, v = customer[keep][order], day[keep][order], value[keep][order]
+    c, d, v = (customer, day, value) if keep.all() else (customer[keep], day[keep], value[keep])
+    if not _sorted_by(c, d):  # facts hands them over sorted: skip the costly sort
+        order = np.lexsort((d, c))
+        c, d, v = c[order], d[order], v[order]
     new_day = np.ones(c.size, dtype=bool)
     new_day[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
     starts = np.flatnonzero(new_day)
@@ -124,6 +126,12 @@ def summarise_purchases(
         n_spend_days_left_out=int(np.count_nonzero(repeat & (v <= 0))),
         n_customers=n_customers,
     )
+
+
+def _sorted_by(major: np.ndarray, minor: np.ndarray) -> bool:
+    """Whether rows are in (major, minor) order."""
+    step = major[1:] - major[:-1]
+    return bool(((step > 0) | ((step == 0) & (minor[1:] >= minor[:-1]))).all())
 
 
 def count_purchase_days(

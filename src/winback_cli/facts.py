@@ -1,24 +1,61 @@
 """Reduce order rows to per-customer facts, vectorised with numpy.
 
 This is the one place that reads order rows. Everything downstream works on
-`Facts`: one row per customer (first/last order, orders, revenue, margin,
-trailing-12-month revenue and its peak, returns, the customer's own median
-gap between orders) plus three compact aggregates the triggers need: an
-order-level table, monthly revenue per customer, and the last purchase per
-customer and category. Months are calendar months counted back from the
-as-of date, so "the last 12 months" means the same everywhere.
+`Facts`, which holds only per-customer results: one row per customer
+(first/last order, orders, revenue, margin, trailing-12-month revenue and
+its peak, returns, the customer's own median gap between orders), monthly
+revenue per customer, the last purchase per customer and category, and
+what the rules ask for (`FactNeeds`): order counts and values in trigger
+windows, the sums behind probable churn reasons and the purchase summary of
+the lifetime-value model. Months are calendar months counted back from the
+as-of date, so "the last 12 months" means the same everywhere. Because
+nothing is per order, facts of disjoint sets of customers can be computed
+apart and joined (`facts_merge.merge_facts`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from winback_cli.durations import Duration
+from winback_cli.facts_orders import (
+    OrderTable,
+    category_codes,
+    category_table,
+    group_orders,
+    line_keys,
+)
+from winback_cli.facts_reduce import (
+    PeriodSums,
+    customer_table,
+    order_days,
+    purchase_days,
+    reason_sums,
+    rolling_peak,
+    window_sums,
+)
+from winback_cli.facts_rows import sort_rows, text_array
+
+if TYPE_CHECKING:
+    from winback_cli.clv_model import RFM
+    from winback_cli.rules import Rules
+
+__all__ = [
+    "FactNeeds",
+    "Facts",
+    "PurchaseSummary",
+    "compute_facts",
+    "rolling_peak",
+    "trigger_windows",
+]
 
 DAY = np.dtype("datetime64[D]")
+WINDOW_KINDS = ("basket_shrink", "frequency_drop")
 
 
 def to_days(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -37,33 +74,69 @@ def default_as_of(order_dates: pd.Series) -> pd.Timestamp:
 
 
 @dataclass(frozen=True)
-class OrderTable:
-    """One row per order (purchases only; returns are lines, not orders)."""
+class FactNeeds:
+    """What beyond the customer table the facts must hold for a rules file."""
 
-    code: np.ndarray  # customer code per order
-    day: np.ndarray  # order day (int days)
-    amount: np.ndarray  # order value
+    windows: tuple[Duration, ...] = ()  # trigger windows (basket_shrink, frequency_drop)
+    reasons_days: float | None = None  # period width for probable reasons (reasons.window)
+    clv_unit_days: float | None = None  # time unit of the lifetime-value model, when it runs
+
+    @classmethod
+    def from_rules(cls, rules: Rules, *, clv: bool | None = None) -> FactNeeds:
+        """Everything a scan with `rules` reads; `clv` overrides `rules.clv.enabled`."""
+        with_clv = rules.clv.enabled if clv is None else clv
+        return cls(
+            windows=trigger_windows(rules.triggers),
+            reasons_days=rules.reasons.window.approx_days,
+            clv_unit_days=rules.clv.unit_days if with_clv else None,
+        )
 
 
-@dataclass(frozen=True)
+def trigger_windows(triggers) -> tuple[Duration, ...]:
+    """The distinct windows that `basket_shrink` and `frequency_drop` triggers compare."""
+    windows = {t.window for t in triggers if t.kind in WINDOW_KINDS}
+    return tuple(sorted(windows, key=lambda d: (d.approx_days, d.unit)))
+
+
+@dataclass(frozen=True, eq=False)
+class PurchaseSummary:
+    """The lifetime-value model's input: recency-frequency summary in `unit_days` units."""
+
+    unit_days: float
+    rfm: RFM
+    returns_left_out: int  # return lines dated before the customer's first purchase
+
+
+@dataclass(frozen=True, eq=False)
 class Facts:
-    """Per-customer aggregates; `customers` is indexed by customer code order."""
+    """Per-customer aggregates; every array and table row is in customer code order."""
 
     as_of: pd.Timestamp
     customers: pd.DataFrame
-    orders: OrderTable
-    returns: OrderTable  # one row per return/credit-note line (amount < 0)
     monthly_revenue: np.ndarray  # (customers, months back); column 0 = month before as-of
     month_starts: np.ndarray  # int day where each month-back bucket starts
-    categories: pd.DataFrame  # code, category, orders, last_day
+    categories: pd.DataFrame  # code, category, orders, last_day; by code, then name
     has_cost: bool
     has_category: bool = True
+    windows: Mapping[Duration, PeriodSums] = field(default_factory=dict)
+    reasons_days: float | None = None
+    reasons: PeriodSums | None = None  # bought, orders and returned before the last order
+    purchases: PurchaseSummary | None = None
 
     def months_back_start(self, months: int) -> int:
         """Day where the window of the last `months` calendar months starts."""
         return int(
             Duration(months, "mo").before(self.as_of).to_datetime64().astype(DAY).astype(np.int64)
         )
+
+    def window(self, duration: Duration) -> PeriodSums:
+        """Order counts and values in the last `duration` and the `duration` before it."""
+        if duration not in self.windows:
+            raise ValueError(
+                f"the facts hold no {duration} window; compute them with "
+                "FactNeeds.from_rules(rules) (or name the window in FactNeeds)"
+            )
+        return self.windows[duration]
 
 
 def month_starts(as_of: pd.Timestamp, first_day: int) -> np.ndarray:
@@ -80,118 +153,21 @@ def month_starts(as_of: pd.Timestamp, first_day: int) -> np.ndarray:
     return days[: max(keep, 12)]
 
 
-def _bucket(day: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Months-back bucket of each day (starts is descending)."""
-    return np.searchsorted(-starts, -day, side="left")
-
-
-def _order_keys(code: np.ndarray, oid: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense order numbers; an order id used by two customers is two orders."""
-    if not len(oid):
-        return oid, 0
-    size = int(oid.max()) + 1
-    low = np.full(size, np.iinfo(np.int64).max)
-    high = np.full(size, -1, dtype=np.int64)
-    np.minimum.at(low, oid, code)
-    np.maximum.at(high, oid, code)
-    used = high >= 0
-    if (low[used] == high[used]).all():  # the usual case: no hashing needed
-        dense = np.cumsum(used) - 1
-        return dense[oid], int(used.sum())
-    key, _ = pd.factorize(code.astype(np.int64) * size + oid)
-    return key, int(key.max()) + 1
-
-
-def _order_table(
-    code: np.ndarray, day: np.ndarray, amount: np.ndarray, order_id: np.ndarray | None
-) -> OrderTable:
-    """Merge line rows of one order (same customer and order id code) into one order."""
-    if order_id is None:
-        return OrderTable(code, day, amount)
-    key, n = _order_keys(code, order_id)
-    order_code = np.zeros(n, dtype=code.dtype)
-    order_code[key] = code
-    order_day = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(order_day, key, day)
-    return OrderTable(order_code, order_day, np.bincount(key, weights=amount, minlength=n))
-
-
-def _median_gap(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per customer: distinct order days, and the median gap in days between them."""
-    base = int(orders.day.min()) if len(orders.day) else 0
-    pairs = sorted_unique(orders.code.astype(np.int64) * 10**6 + (orders.day - base))
-    code, day = pairs // 10**6, pairs % 10**6 + base
-    n_days = np.bincount(code, minlength=n)
-    same = code[1:] == code[:-1]
-    gaps = pd.Series(np.diff(day)[same]).groupby(code[1:][same]).median()
-    median = np.full(n, np.nan)
-    median[gaps.index.to_numpy()] = gaps.to_numpy()
-    return n_days, median
-
-
-def sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """Sorted distinct values; a plain sort beats numpy's hash-based unique here.
-
-    >>> sorted_unique(np.array([3, 1, 3, 2]))
-    array([1, 2, 3])
-    """
-    keys = np.sort(keys)
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
-
-
-def _categories(
-    category: pd.Series, code: np.ndarray, day: np.ndarray, order: np.ndarray
-) -> pd.DataFrame:
-    """Orders and last purchase day per customer and category.
-
-    Each (customer, category, order) counts once, so the lines of one order
-    are one order of that category. Works on packed integer keys, sorted.
-    """
-    category = category.astype("str").str.strip()
-    cat, names = factorize_text(category)
-    has = (category != "").to_numpy(dtype=bool) & (cat >= 0)
-    n_cat, n_order = max(len(names), 1), int(order.max()) + 1 if len(order) else 1
-    group = code[has].astype(np.int64) * n_cat + cat[has]
-    key = group * n_order + order[has]
-    sort = np.argsort(key, kind="stable")
-    key, group, days = key[sort], group[sort], day[has][sort]
-    # Last day per (customer, category, order), then per (customer, category).
-    first_of_key = np.r_[True, key[1:] != key[:-1]] if len(key) else np.array([], bool)
-    starts = np.flatnonzero(first_of_key)
-    per_order_day = np.maximum.reduceat(days, starts) if len(starts) else days
-    per_order_group = group[starts]
-    first_of_group = (
-        np.r_[True, per_order_group[1:] != per_order_group[:-1]]
-        if len(starts)
-        else np.array([], bool)
-    )
-    group_starts = np.flatnonzero(first_of_group)
-    counts = np.diff(np.r_[group_starts, len(per_order_group)])
-    last = np.maximum.reduceat(per_order_day, group_starts) if len(group_starts) else per_order_day
-    groups = per_order_group[group_starts]
-    return pd.DataFrame(
-        {
-            "code": groups // n_cat,
-            "category": np.asarray(names, dtype=object)[groups % n_cat],
-            "orders": counts.astype(np.int64),
-            "last_day": last.astype(np.int64),
-        }
-    )
+def window_edges(as_of: pd.Timestamp, duration: Duration) -> tuple[int, int, int]:
+    """Days (start, middle, end) of the window before the recent one and of the recent one."""
+    middle = duration.before(as_of)
+    return day_of(duration.before(middle)), day_of(middle), day_of(as_of)
 
 
 def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and distinct values of a text column, via Arrow's dictionary encoding.
 
-    About twice as fast as `pd.factorize` on Arrow-backed strings; `sort=True`
-    numbers the distinct values in sorted order.
+    `sort=True` numbers the distinct values in sorted order.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype("str"), type=pa.large_string())
-    if isinstance(array, pa.ChunkedArray):  # large columns arrive in chunks
-        array = array.combine_chunks()
-    encoded = array.dictionary_encode()
+    encoded = text_array(values).dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     uniques = encoded.dictionary
     if sort and len(uniques):
@@ -202,65 +178,84 @@ def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray
     return codes, np.asarray(uniques.to_pylist(), dtype=object)
 
 
-def _order_codes(frame: pd.DataFrame) -> np.ndarray:
-    """An integer per order id; rows without an order id are each an order of their own."""
-    if "order_id" not in frame.columns:
-        return np.arange(len(frame), dtype=np.int64)
-    codes = factorize_text(frame["order_id"])[0]
-    empty = (frame["order_id"] == "").to_numpy(dtype=bool)
-    if empty.any():
-        codes[empty] = codes.max() + 1 + np.arange(int(empty.sum()))
-    return codes
+def compute_facts(
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp,
+    needs: FactNeeds | None = None,
+    *,
+    first_day: int | None = None,
+) -> tuple[Facts, pd.Index]:
+    """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids.
 
+    `first_day` (days since 1970-01-01, at most the earliest order day) fixes
+    how far back monthly revenue reaches, so that facts computed on parts of
+    the customers line up; it defaults to the earliest day in `frame`.
+    """
+    needs = needs or FactNeeds()
+    dates = frame["order_date"]
+    before = (dates < as_of).to_numpy()
+    every = bool(before.all())
+    day = to_days(dates if every else dates[before])
+    if first_day is None:
+        first_day = int(day.min()) if len(day) else day_of(as_of) - 366
 
-def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.Index]:
-    """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids."""
-    before = (frame["order_date"] < as_of).to_numpy()
-    if not before.all():
-        frame = frame.loc[before]
-    ids, uniques = factorize_text(frame["customer_id"], sort=True)
-    code = ids.astype(np.int64)
-    n = len(uniques)
-    day = to_days(frame["order_date"])
-    amount = frame["amount"].to_numpy(dtype=float)
-    is_return = amount < 0
-    buy = ~is_return
-    order_codes = _order_codes(frame)
-    order_id = order_codes[buy] if "order_id" in frame.columns else None
-    orders = _order_table(code[buy], day[buy], amount[buy], order_id)
+    def column(name: str, kind=float):
+        values = frame[name] if every else frame[name][before]
+        return values.to_numpy(dtype=kind) if kind is not None else values
 
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, orders.code, orders.day)
-    np.maximum.at(last, orders.code, orders.day)
-    has_order = np.bincount(orders.code, minlength=n) > 0
-    first = np.where(has_order, first, day.min() if len(day) else 0)
-    starts = month_starts(as_of, int(day.min()) if n else day_of(as_of) - 366)
-    bucket = _bucket(day, starts)
-    months = len(starts)
-    monthly = np.bincount(code * months + bucket, weights=amount, minlength=n * months).reshape(
-        n, months
+    file_amount = column("amount")
+    keys = None
+    if "order_id" in frame.columns:
+        keys = line_keys(column("order_id", None), day, file_amount >= 0)
+    rows = sort_rows(column("customer_id", None), day)
+    code, day, n = rows.code, rows.day, len(rows.ids)
+    amount = file_amount[rows.row]
+    buy = amount >= 0
+    starts = month_starts(as_of, first_day)
+    # Month bucket of every day from the first one on, looked up rather than searched.
+    lookup = np.arange(min(first_day, int(day.min()) if len(day) else first_day), day_of(as_of))
+    bucket_of = np.searchsorted(-starts, -lookup, side="left")
+    bucket = bucket_of[day - lookup[0]] if len(day) else day
+    monthly = np.bincount(
+        code * len(starts) + bucket, weights=amount, minlength=n * len(starts)
+    ).reshape(n, len(starts))
+    lines = (code[buy], day[buy], rows.row[buy])
+    orders = group_orders(*lines[:2], amount[buy], lines[2], keys)
+    returns = (code[~buy], day[~buy], amount[~buy])
+    new_day, n_days, median_gap = order_days(orders, n)
+    margin = None
+    if "cost" in frame.columns:
+        cost = column("cost")[rows.row]
+        margin = (np.where(np.isnan(cost), 0.0, amount - np.nan_to_num(cost)), bucket < 12)
+    table = customer_table(
+        code, amount, orders, monthly, (n_days, median_gap), (day_of(as_of), first_day), margin
     )
-    as_of_day = day_of(as_of)
-    facts = _customer_table(
-        frame,
-        code,
-        n,
-        amount,
-        is_return,
-        bucket,
-        orders,
-        monthly,
-        first,
-        last,
-        has_order,
-        as_of_day,
+    last = table["last_order"].to_numpy().astype(DAY).astype(np.int64)
+    facts = Facts(
+        as_of=as_of,
+        customers=table,
+        monthly_revenue=monthly,
+        month_starts=starts,
+        categories=_categories(frame, column, lines, orders),
+        has_cost="cost" in frame.columns,
+        has_category="category" in frame.columns,
+        windows={d: window_sums(orders, n, window_edges(as_of, d)) for d in needs.windows},
+        reasons_days=needs.reasons_days,
+        reasons=None
+        if needs.reasons_days is None
+        else reason_sums(orders, returns, last, needs.reasons_days),
+        purchases=None
+        if needs.clv_unit_days is None
+        else _purchases(orders, returns, new_day, n, day_of(as_of), needs.clv_unit_days),
     )
-    has_category = "category" in frame.columns
-    cats = (
-        _categories(frame["category"][buy], code[buy], day[buy], order_codes[buy])
-        if has_category
-        else pd.DataFrame(
+    ids = pd.Index(np.asarray(rows.ids.to_pylist(), dtype=object).astype("str"))
+    return facts, ids.rename("customer_id")
+
+
+def _categories(frame, column, lines: tuple, orders: OrderTable) -> pd.DataFrame:
+    """Orders and last purchase per customer and category (empty without a category column)."""
+    if "category" not in frame.columns:
+        return pd.DataFrame(
             {
                 "code": np.array([], np.int64),
                 "category": np.array([], object),
@@ -268,68 +263,14 @@ def compute_facts(frame: pd.DataFrame, as_of: pd.Timestamp) -> tuple[Facts, pd.I
                 "last_day": np.array([], np.int64),
             }
         )
-    )
-    returns = OrderTable(code[is_return], day[is_return], amount[is_return])
-    result = Facts(
-        as_of, facts, orders, returns, monthly, starts, cats, "cost" in frame.columns, has_category
-    )
-    return result, pd.Index(uniques.astype("str"), name="customer_id")
+    code, day, rows = lines
+    category, names = category_codes(column("category", None), rows)
+    return category_table(code, day, category, orders.of_line, names)
 
 
-def rolling_peak(monthly: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Revenue of the latest `window` months and the peak of every such window.
+def _purchases(orders, returns, new_day, n: int, as_of_day: int, unit_days: float):
+    from winback_cli.clv_model import summarise_purchases
 
-    >>> m = np.array([[1.0, 2.0, 3.0, 4.0]])  # month 0 is the latest
-    >>> rolling_peak(m, 2)
-    (array([3.]), array([7.]))
-    """
-    padded = np.concatenate([monthly, np.zeros((monthly.shape[0], window))], axis=1)
-    cumulative = np.concatenate([np.zeros((monthly.shape[0], 1)), padded.cumsum(axis=1)], axis=1)
-    sums = cumulative[:, window:] - cumulative[:, :-window]
-    sums = sums[:, : monthly.shape[1]]
-    return sums[:, 0], sums.max(axis=1)
-
-
-def _customer_table(
-    frame, code, n, amount, is_return, bucket, orders, monthly, first, last, has_order, as_of_day
-) -> pd.DataFrame:
-    n_orders = np.bincount(orders.code, minlength=n)
-    n_days, median_gap = _median_gap(orders, n)
-    revenue = np.bincount(code, weights=amount, minlength=n)
-    recent = bucket < 12
-    revenue_12m, peak_12m = rolling_peak(monthly, 12)
-    tenure_days = as_of_day - first
-    tenure_years = tenure_days / 365.25
-    years = np.maximum(tenure_years, 1.0)  # a new customer's revenue is not extrapolated
-    table = {
-        "first_order": (first.astype("datetime64[D]")),
-        "last_order": np.where(has_order, last, first).astype("datetime64[D]"),
-        "days_since_last_order": np.where(has_order, as_of_day - last, -1),
-        "orders": n_orders,
-        "order_days": n_days,
-        "median_gap_days": median_gap,
-        "revenue_total": revenue,
-        "revenue_12m": revenue_12m,
-        "revenue_12m_peak": peak_12m,
-        "revenue_per_year": revenue / years,
-        "aov": np.divide(
-            orders_sum := np.bincount(orders.code, weights=orders.amount, minlength=n),
-            np.maximum(n_orders, 1),
-        ),
-        "tenure_years": tenure_years,
-        "returns": np.bincount(code, weights=is_return.astype(float), minlength=n).astype(int),
-        "returns_value": -np.bincount(code, weights=np.where(is_return, amount, 0.0), minlength=n),
-        "has_order": has_order,
-    }
-    del orders_sum
-    if "cost" in frame.columns:
-        cost = frame["cost"].to_numpy(dtype=float)
-        known = ~np.isnan(cost)
-        margin = np.where(known, amount - np.nan_to_num(cost), 0.0)
-        table["margin_total"] = np.bincount(code, weights=margin, minlength=n)
-        table["margin_12m"] = np.bincount(code, weights=np.where(recent, margin, 0.0), minlength=n)
-        table["margin_per_year"] = table["margin_total"] / years
-    result = pd.DataFrame(table)
-    for column in ("first_order", "last_order"):
-        result[column] = result[column].astype("datetime64[s]")
-    return result
+    code, day, value, left_out = purchase_days(orders, returns, new_day)
+    rfm = summarise_purchases(code, day, value, n, as_of_day, unit_days)
+    return PurchaseSummary(unit_days, rfm, left_out)

@@ -43,7 +43,7 @@ class MeasureRequest:
 
 def run_measure(request: MeasureRequest):
     """Load the campaign and the orders and compute every figure (no printing)."""
-    from winback_cli.facts import compute_facts, default_as_of
+    from winback_cli.facts import FactNeeds, compute_facts, default_as_of
     from winback_cli.ledger import campaign_names, default_ledger_path, read_campaign
     from winback_cli.load import load_orders
     from winback_cli.measure import MeasureResult, breakdown, keeping, lift, outcomes, summarise
@@ -79,7 +79,7 @@ def run_measure(request: MeasureRequest):
             f"window (orders known up to {(until - pd.Timedelta(days=1)).date()}); "
             "figures will still change"
         )
-    facts, ids = compute_facts(frame, until)
+    facts, ids = compute_facts(frame, until, FactNeeds.from_rules(rules, clv=False))
     statuses = pd.Series(_statuses(facts, rules), index=ids)
     return MeasureResult(
         campaign=request.campaign,

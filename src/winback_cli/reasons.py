@@ -118,28 +118,15 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
     months ago is judged by how they bought before they stopped.
     """
     settings = rules.reasons
-    width = settings.window.approx_days
-    last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    end = last + 1
-    n = len(customer_ids)
-
-    def by_period(code: np.ndarray, day: np.ndarray, weights: np.ndarray | None) -> list:
-        start = end[code]
-        period = np.where(day >= start - width, 0, np.where(day >= start - 2 * width, 1, -1))
-        return [
-            np.bincount(code[period == p], minlength=n)
-            if weights is None
-            else np.bincount(code[period == p], weights=weights[period == p], minlength=n)
-            for p in (0, 1)
-        ]
-
-    orders, returns = facts.orders, facts.returns
-    bought = by_period(orders.code, orders.day, orders.amount)
-    counts = by_period(orders.code, orders.day, None)
-    returned = [-r for r in by_period(returns.code, returns.day, returns.amount)]
-    values = {("bought", p): bought[p] for p in (0, 1)}
-    values.update({("orders", p): counts[p].astype(float) for p in (0, 1)})
-    values.update({("returned", p): returned[p] for p in (0, 1)})
+    sums = facts.reasons
+    if sums is None or facts.reasons_days != settings.window.approx_days:
+        raise ValueError(
+            f"the facts hold no reason sums for {settings.window}; compute them with "
+            "FactNeeds.from_rules(rules)"
+        )
+    values = {("bought", p): sums.value[p] for p in (0, 1)}
+    values.update({("orders", p): sums.orders[p].astype(float) for p in (0, 1)})
+    values.update({("returned", p): sums.returned[p] for p in (0, 1)})
     wide = pd.DataFrame(values, index=pd.Index(customer_ids.astype("str"), name="customer_id"))
 
     def get(name: str, period: int) -> np.ndarray:

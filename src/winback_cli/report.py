@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.durations import Duration
-from winback_cli.facts import compute_facts
+from winback_cli.facts import FactNeeds, compute_facts, trigger_windows
 from winback_cli.rules import Rules
 from winback_cli.triggers import evaluate
 
@@ -69,9 +69,10 @@ def month_ends(as_of: pd.Timestamp, months: int) -> list[pd.Timestamp]:
 def churned_history(frame: pd.DataFrame, rules: Rules, ends: list[pd.Timestamp]):
     """Per month end: the set of customers with orders, and those churned by order triggers."""
     triggers = [t for t in rules.triggers if t.kind in ORDER_KINDS and t.severity == "churned"]
+    windows = trigger_windows(triggers)
     known, churned = [], []
     for end in ends:
-        facts, ids = compute_facts(frame, end)
+        facts, ids = compute_facts(frame, end, FactNeeds(windows=windows))
         has = facts.customers["has_order"].to_numpy()
         people = pd.DataFrame({"_known": np.zeros(len(ids), dtype=bool)})
         fired = np.zeros(len(ids), dtype=bool)
@@ -193,7 +194,7 @@ def lost_value(frame: pd.DataFrame, start: pd.Timestamp, rules: Rules, ids: pd.S
 
     if not rules.clv.enabled:
         return None, "lifetime value is turned off (clv: enabled: false)"
-    facts, known = compute_facts(frame, start)
+    facts, known = compute_facts(frame, start, FactNeeds(clv_unit_days=rules.clv.unit_days))
     if not len(known):
         return None, f"no orders before {start.date()} to fit the lifetime-value model on"
     result, notes = try_fit_clv(facts, rules.clv)

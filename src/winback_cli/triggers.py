@@ -87,18 +87,8 @@ def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
 
 def _window(facts: Facts, duration) -> tuple[np.ndarray, np.ndarray, str]:
     """Order counts and sums in the recent window and in the window before it."""
-    as_of = day_of(facts.as_of)
-    start = day_of(duration.before(facts.as_of))
-    earlier = day_of(duration.before(duration.before(facts.as_of)))
-    n = len(facts.customers)
-    o = facts.orders
-    recent = (o.day >= start) & (o.day < as_of)
-    before = (o.day >= earlier) & (o.day < start)
-    counts = np.stack([np.bincount(o.code[m], minlength=n) for m in (recent, before)])
-    sums = np.stack(
-        [np.bincount(o.code[m], weights=o.amount[m], minlength=n) for m in (recent, before)]
-    )
-    return counts, sums, str(duration)
+    sums = facts.window(duration)
+    return sums.orders, sums.value, str(duration)
 
 
 @register("inactive")

@@ -1,0 +1,200 @@
+"""Per-customer reductions of sorted order rows: the customer table, period sums, purchase days.
+
+Input arrays are sorted by (customer code, day), as `facts_rows.sort_rows`
+and `facts_orders.group_orders` leave them, so firsts, lasts and gaps are
+reads at segment boundaries. Sums use `np.bincount` in that same order, so a
+customer's figures do not depend on which other customers were computed
+with it (what lets `merge_facts` join partitions exactly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from winback_cli.facts_orders import OrderTable
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    """Per customer, two periods: index 0 the recent one, 1 the one before it."""
+
+    orders: np.ndarray  # (2, customers) order counts
+    value: np.ndarray  # (2, customers) order values
+    returned: np.ndarray | None = None  # (2, customers) value of returns, positive
+
+
+def _sums(code: np.ndarray, weights: np.ndarray | None, masks, n: int) -> np.ndarray:
+    return np.stack(
+        [
+            np.bincount(code[m], minlength=n)
+            if weights is None
+            else np.bincount(code[m], weights=weights[m], minlength=n)
+            for m in masks
+        ]
+    )
+
+
+def window_sums(orders: OrderTable, n: int, edges: tuple[int, int, int]) -> PeriodSums:
+    """Orders and their value in [middle, end) and in [start, middle), days as ints."""
+    start, middle, end = edges
+    day = orders.day
+    masks = ((day >= middle) & (day < end), (day >= start) & (day < middle))
+    return PeriodSums(
+        _sums(orders.code, None, masks, n), _sums(orders.code, orders.amount, masks, n)
+    )
+
+
+def reason_sums(
+    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], last, width: float
+) -> PeriodSums:
+    """Bought, orders and returned in each customer's last `width` days of ordering and before.
+
+    The periods end at the customer's last order (`last`, one entry per customer).
+    """
+    n = len(last)
+    end = last + 1
+
+    def masks(code: np.ndarray, day: np.ndarray):
+        start = end[code]
+        recent = day >= start - width
+        return recent, ~recent & (day >= start - 2 * width)
+
+    order_masks = masks(orders.code, orders.day)
+    code, day, amount = returns
+    return PeriodSums(
+        _sums(orders.code, None, order_masks, n),
+        _sums(orders.code, orders.amount, order_masks, n),
+        _sums(code, -amount, masks(code, day), n),  # positive, and +0.0 where none
+    )
+
+
+def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flags of distinct order days, their number per customer, and the median gap between them."""
+    code, day = orders.code, orders.day
+    new = np.ones(len(code), dtype=bool)
+    new[1:] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
+    code, day = code[new], day[new]
+    n_days = np.bincount(code, minlength=n)
+    same = code[1:] == code[:-1]
+    gap, gap_code = np.diff(day)[same], code[1:][same]
+    median = np.full(n, np.nan)
+    if len(gap):
+        bits = int(gap.max()).bit_length()
+        if int(gap_code.max()).bit_length() + bits <= 63:  # sort (customer, gap) as one integer
+            packed = np.sort((gap_code << bits) | gap)
+            gap_code, gap = packed >> bits, packed & ((1 << bits) - 1)
+        else:
+            order = np.lexsort((gap, gap_code))
+            gap_code, gap = gap_code[order], gap[order]
+        count = np.bincount(gap_code, minlength=n)
+        has = np.flatnonzero(count)
+        first = (np.cumsum(count) - count)[has]
+        low, high = gap[first + (count[has] - 1) // 2], gap[first + count[has] // 2]
+        median[has] = (low + high) / 2
+    return new, n_days, median
+
+
+def purchase_days(
+    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], new_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """One row per customer and purchase day (code, day, net value) with returns moved onto it.
+
+    A return counts against the customer's latest purchase day on or before
+    it; returns before a customer's first purchase are left out and counted.
+    """
+    starts = np.flatnonzero(new_day)
+    code, day = orders.code[starts], orders.day[starts]
+    value = np.add.reduceat(orders.amount, starts) if len(starts) else orders.amount[:0]
+    return_code, return_day, return_amount = returns
+    if not len(code):
+        return code, day, value, len(return_code)
+    base = int(min(day.min(), return_day.min() if len(return_day) else day.min()))
+    span = int(max(day.max(), return_day.max() if len(return_day) else 0)) - base + 1
+    key = code * span + (day - base)
+    position = np.searchsorted(key, return_code * span + (return_day - base), side="right") - 1
+    found = position >= 0
+    found[found] = code[position[found]] == return_code[found]
+    np.add.at(value, position[found], return_amount[found])
+    return code, day, value, int((~found).sum())
+
+
+def rolling_peak(monthly: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue of the latest `window` months and the peak of every such window.
+
+    Windows reaching past the oldest month count the missing months as zero.
+
+    >>> m = np.array([[1.0, 2.0, 3.0, 4.0]])  # month 0 is the latest
+    >>> rolling_peak(m, 2)
+    (array([3.]), array([7.]))
+    """
+    n, months = monthly.shape
+    cumulative = np.zeros((n, months + 1))
+    np.cumsum(monthly, axis=1, out=cumulative[:, 1:])
+    # Window k covers months k .. k + window - 1: cumulative[k + window] - cumulative[k].
+    ends = np.minimum(np.arange(months) + window, months)
+    full = int((ends == np.arange(months) + window).sum())
+    sums = cumulative[:, window : window + full] - cumulative[:, :full]
+    peak = sums.max(axis=1) if full else np.full(n, -np.inf)
+    if full < months:  # windows running past the oldest month
+        tail = cumulative[:, months : months + 1] - cumulative[:, full:months]
+        peak = np.maximum(peak, tail.max(axis=1))
+    current = cumulative[:, min(window, months)] - cumulative[:, 0]
+    return current, peak
+
+
+def customer_table(
+    code: np.ndarray,
+    amount: np.ndarray,
+    orders: OrderTable,
+    monthly: np.ndarray,
+    day_info: tuple[np.ndarray, np.ndarray],
+    days: tuple[int, int],
+    margin: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """One row per customer; `code`/`amount` are all rows, returns included.
+
+    `day_info` is (distinct order days, median gap) per customer, `days` is
+    (as-of day, the day shown as first order of customers with only returns),
+    `margin` is (margin per row, row is in the last 12 months) when costs are known.
+    """
+    n = len(monthly)
+    as_of_day, no_order_day = days
+    n_orders = np.bincount(orders.code, minlength=n)
+    has_order = n_orders > 0
+    first_at = np.cumsum(n_orders) - n_orders
+    first = np.full(n, no_order_day, dtype=np.int64)
+    last = first.copy()
+    first[has_order] = orders.day[first_at[has_order]]
+    last[has_order] = orders.day[(first_at + n_orders - 1)[has_order]]
+    revenue = np.bincount(code, weights=amount, minlength=n)
+    revenue_12m, peak_12m = rolling_peak(monthly, 12)
+    tenure_years = (as_of_day - first) / 365.25
+    years = np.maximum(tenure_years, 1.0)  # a new customer's revenue is not extrapolated
+    is_return = amount < 0
+    order_sum = np.bincount(orders.code, weights=orders.amount, minlength=n)
+    table = {
+        "first_order": first.astype("datetime64[D]").astype("datetime64[s]"),
+        "last_order": last.astype("datetime64[D]").astype("datetime64[s]"),
+        "days_since_last_order": np.where(has_order, as_of_day - last, -1),
+        "orders": n_orders,
+        "order_days": day_info[0],
+        "median_gap_days": day_info[1],
+        "revenue_total": revenue,
+        "revenue_12m": revenue_12m,
+        "revenue_12m_peak": peak_12m,
+        "revenue_per_year": revenue / years,
+        "aov": order_sum / np.maximum(n_orders, 1),
+        "tenure_years": tenure_years,
+        "returns": np.bincount(code[is_return], minlength=n),
+        "returns_value": -np.bincount(code[is_return], weights=amount[is_return], minlength=n),
+        "has_order": has_order,
+    }
+    if margin is not None:
+        values, recent = margin
+        table["margin_total"] = np.bincount(code, weights=values, minlength=n)
+        table["margin_12m"] = np.bincount(code[recent], weights=values[recent], minlength=n)
+        table["margin_per_year"] = table["margin_total"] / years
+    return pd.DataFrame(table)
