@@ -27,7 +27,7 @@ def winback(*args: str):
 def figures():
     """Without a customer file only the order triggers run: churned = no order for 6 months."""
     rules, source = load_rules(EXAMPLES / "rules.yaml")
-    scan = run_scan(ScanOptions((str(EXAMPLES / "orders_en.csv"),), rules, source))
+    scan = run_scan(ScanOptions((str(EXAMPLES / "orders_en.csv"),), rules, source, keep_rows=True))
     return compute_report(scan, rules, 12)
 
 

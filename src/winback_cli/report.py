@@ -208,6 +208,8 @@ def compute_report(scan, rules: Rules, months: int) -> ReportFigures:
     """Every figure of the report from a finished scan (`scan.run_scan`)."""
     as_of = pd.Timestamp(scan.as_of)
     frame = scan.orders.frame
+    if scan.orders.used and frame.empty:
+        raise ValueError("compute_report needs the order rows: run the scan with keep_rows=True")
     table = scan.table
     ends = month_ends(as_of, months)
     known, churned = churned_history(frame, rules, ends)
