@@ -60,8 +60,8 @@ def iter_table(
         return
     with _open(path) as (stream, source):
         first = stream.read(max(slice_bytes, head_bytes))
-        while True:  # the head must hold the whole header row
-            more = stream.read(max(slice_bytes, 1))
+        while True:  # the head must hold the whole header row; is there more?
+            more = stream.read(1 if _holds_header(first) else head_bytes)
             first += more
             if not more or _holds_header(first):
                 break
@@ -100,13 +100,16 @@ def _iter_slices(
     header, buffer = head.body[:header_end], head.body[header_end:]
     rows_before, lines_before, consumed, yielded = head.skipped, 0, len(first), False
     emitted = 0  # decoder warnings already passed on
+    eof = False
     while True:
-        block = stream.read(slice_bytes)
-        eof = not block
-        buffer += decoder.decode(block, final=eof)
-        consumed += len(block)
+        if not eof and (len(buffer) < slice_bytes or not last_record_end(buffer)):
+            block = stream.read(max(slice_bytes - len(buffer), slice_bytes // 4, 1))
+            eof = not block
+            buffer += decoder.decode(block, final=eof)
+            consumed += len(block)
+            continue
         cut = len(buffer) if eof else last_record_end(buffer)
-        if cut > 0 or (eof and not yielded):
+        if cut or not yielded:
             piece, buffer = buffer[:cut], buffer[cut:]
             body = header + piece
             table, records = parse_records(
