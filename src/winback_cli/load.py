@@ -159,6 +159,7 @@ class _Decided:
     mapping: ColumnMap | None = None
     decimal: str | None = None
     day_first: bool | None = None
+    currencies: set[str] = field(default_factory=set)  # seen in amounts, without a column
 
 
 def iter_orders(
@@ -191,6 +192,8 @@ def iter_orders(
                 yield _parse_slice(frame, raw, rules, log, today, decided)
         if held is not None and len(held):
             yield _parse_slice(held, raw, rules, log, today, decided)
+        if decided.mapping is not None:
+            _refuse_other_currencies(log.files[-1], decided.currencies, rules)
 
 
 def _map_orders(raw: RawTable, rules: Rules) -> ColumnMap:
@@ -367,7 +370,9 @@ def _parse_orders(
         rejects.add(orders, bad_cost, "cost", orders["cost"], costs.problems)
         keep &= ~bad_cost
         orders["cost"] = costs.values
-    keep &= ~_check_currency(orders, amounts.currencies, rules, rejects, keep)
+    keep &= ~_check_currency(orders, rules, rejects, keep)
+    if "currency" not in orders.columns:
+        decided.currencies |= amounts.currencies
     if "status" in orders.columns:
         excluded = (
             orders["status"]
@@ -409,8 +414,8 @@ def _slash_order(formats: tuple[str, ...], known: bool | None, source: str) -> b
     return known if known is not None or not seen else seen.pop()
 
 
-def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) -> pd.Series:
-    """Rows in a currency other than the rules' one; error when it cannot be told."""
+def _check_currency(orders, rules: Rules, rejects: RejectLog, keep) -> pd.Series:
+    """Rows in a currency other than the rules' one, where a currency column tells."""
     if "currency" in orders.columns:
         code = orders["currency"].astype("str").str.strip().str.upper()
         other = (code != "") & (code != rules.currency) & keep
@@ -422,15 +427,18 @@ def _check_currency(orders, currencies, rules: Rules, rejects: RejectLog, keep) 
             f"amount is not in {rules.currency} (currency in the rules)",
         )
         return other
-    foreign = sorted(set(currencies) - {rules.currency})
+    return pd.Series(False, index=orders.index)
+
+
+def _refuse_other_currencies(source: str, currencies: set[str], rules: Rules) -> None:
+    """Amounts of a file without a currency column must all be in the rules' currency."""
+    foreign = sorted(currencies - {rules.currency})
     if foreign:
-        found = ", ".join(sorted(set(currencies)))
         raise InputError(
-            f"{', '.join(orders[FILE].unique())}: amounts carry the currencies {found}, "
+            f"{source}: amounts carry the currencies {', '.join(sorted(currencies))}, "
             f"but the rules say amounts are in {rules.currency}. Fix: add a currency column "
             f"and keep only one currency, or set 'currency: {foreign[0]}' in the rules"
         )
-    return pd.Series(False, index=orders.index)
 
 
 def drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataFrame, int]:
