@@ -5,8 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from winback_cli.facts import compute_facts, factorize_text
+from winback_cli.durations import Duration
+from winback_cli.facts import FactNeeds, compute_facts, day_of, factorize_text, to_days
+from winback_cli.facts_rows import hash_text, rank_text, text_array
+
+from .facts_reference import (
+    AS_OF,
+    EXACT_AMOUNTS,
+    order_frames,
+    random_frame,
+    reference_categories,
+    reference_customers,
+    reference_orders,
+    reference_purchase_days,
+)
 
 
 def test_factorize_text_handles_chunked_arrow_columns_and_sorts():
@@ -37,3 +53,143 @@ def test_lines_of_one_order_count_once_and_shared_ids_stay_apart():
     assert table.loc["A", "orders"] == 1 and table.loc["A", "revenue_total"] == 15.0
     assert table.loc["B", "orders"] == 3
     assert np.isclose(table.loc["A", "aov"], 15.0)
+
+
+# --- the fast paths against a plain pandas reference -----------------------------------
+
+SIX_MONTHS = Duration(6, "mo")
+TEXT = st.characters(exclude_categories=("Cs",))  # Arrow holds UTF-8: no lone surrogates
+NEEDS = FactNeeds(windows=(SIX_MONTHS,), reasons_days=SIX_MONTHS.approx_days, clv_unit_days=1.0)
+
+
+def check_against_reference(frame: pd.DataFrame) -> None:
+    facts, ids = compute_facts(frame, AS_OF, NEEDS)
+    frame = frame.loc[frame["order_date"] < AS_OF]
+    assert ids.tolist() == sorted(frame["customer_id"].unique())
+    expected = reference_customers(frame)
+    table = facts.customers.set_axis(ids)
+    has = table["has_order"].to_numpy()
+    np.testing.assert_array_equal(has, expected["orders"].notna())
+    shown = table.loc[has]
+    wanted = expected.loc[has]
+    days = {c: to_days(shown[c]) for c in ("first_order", "last_order")}
+    np.testing.assert_array_equal(days["first_order"], wanted["first"])
+    np.testing.assert_array_equal(days["last_order"], wanted["last"])
+    for column in ("orders", "order_days", "returns"):
+        np.testing.assert_array_equal(table[column], expected[column].fillna(0).astype(int))
+    np.testing.assert_allclose(table["median_gap_days"], expected["median_gap_days"])
+    for column in ("revenue_total", "returns_value"):
+        np.testing.assert_allclose(table[column], expected[column], atol=1e-9)
+    np.testing.assert_allclose(
+        shown["aov"], wanted["order_value"] / wanted["orders"], rtol=1e-12, atol=1e-12
+    )
+    check_categories(facts, ids, frame)
+    check_periods(facts, ids, frame)
+    check_purchase_summary(facts, ids, frame)
+
+
+def check_categories(facts, ids, frame) -> None:
+    got = facts.categories.assign(customer_id=ids[facts.categories["code"]])
+    got = got.set_index(["customer_id", "category"])[["orders", "last_day"]]
+    got.index = got.index.set_levels(got.index.levels[1].astype(str), level=1)
+    expected = reference_categories(frame)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False)
+    # Grouped by customer, then in name order: what category_lapse's evidence relies on.
+    table = facts.categories
+    keys = list(zip(table["code"], table["category"].astype(str), strict=True))
+    assert keys == sorted(keys)
+
+
+def check_periods(facts, ids, frame) -> None:
+    orders = reference_orders(frame)
+    end, middle = day_of(AS_OF), day_of(SIX_MONTHS.before(AS_OF))
+    start = day_of(SIX_MONTHS.before(SIX_MONTHS.before(AS_OF)))
+    window = facts.window(SIX_MONTHS)
+    for period, (low, high) in enumerate([(middle, end), (start, middle)]):
+        inside = orders.loc[(orders["day"] >= low) & (orders["day"] < high)]
+        count = inside.groupby("customer_id").size().reindex(ids, fill_value=0)
+        value = inside.groupby("customer_id")["amount"].sum().reindex(ids, fill_value=0.0)
+        np.testing.assert_array_equal(window.orders[period], count)
+        np.testing.assert_allclose(window.value[period], value, atol=1e-9)
+    last = to_days(facts.customers["last_order"]) + 1
+    width = SIX_MONTHS.approx_days
+    for rows, values, got in [
+        (orders, orders["amount"], facts.reasons.value),
+        (orders, pd.Series(1.0, index=orders.index), facts.reasons.orders),
+    ]:
+        code = ids.get_indexer(rows["customer_id"])
+        since = last[code] - rows["day"].to_numpy()
+        for period, inside in enumerate([since <= width, (since > width) & (since <= 2 * width)]):
+            total = np.bincount(code[inside], weights=values.to_numpy()[inside], minlength=len(ids))
+            np.testing.assert_allclose(got[period], total, atol=1e-9)
+    returns = frame.loc[frame["amount"] < 0]
+    code = ids.get_indexer(returns["customer_id"])
+    since = last[code] - to_days(returns["order_date"])
+    for period, inside in enumerate([since <= width, (since > width) & (since <= 2 * width)]):
+        total = np.bincount(code[inside], weights=-returns["amount"][inside], minlength=len(ids))
+        np.testing.assert_allclose(facts.reasons.returned[period], total, atol=1e-9)
+
+
+def check_purchase_summary(facts, ids, frame) -> None:
+    value, left_out = reference_purchase_days(frame)
+    rfm = facts.purchases.rfm
+    assert facts.purchases.returns_left_out == left_out
+    by_customer = value.groupby(level=0)
+    days = pd.Series(value.index.get_level_values(1), index=value.index)
+    first, last = days.groupby(level=0).min(), days.groupby(level=0).max()
+    repeat = value.loc[days != days.groupby(level=0).transform("min")]
+    spend = repeat.loc[repeat > 0]
+    expected = pd.DataFrame(
+        {
+            "frequency": by_customer.size() - 1,
+            "recency": last - first,
+            "T": day_of(AS_OF) - first,
+            "n_spend_days": spend.groupby(level=0).size(),
+            "monetary": spend.groupby(level=0).mean(),
+        }
+    ).reindex(ids)
+    np.testing.assert_array_equal(rfm.frequency, expected["frequency"].fillna(0))
+    np.testing.assert_array_equal(rfm.recency, expected["recency"])
+    np.testing.assert_array_equal(rfm.T, expected["T"])
+    np.testing.assert_array_equal(rfm.n_spend_days, expected["n_spend_days"].fillna(0))
+    np.testing.assert_allclose(rfm.monetary, expected["monetary"].fillna(0.0), atol=1e-9)
+    assert rfm.n_spend_days_left_out == int((repeat <= 0).sum())
+
+
+@settings(max_examples=150, deadline=None)
+@given(order_frames(amounts=EXACT_AMOUNTS))
+def test_facts_match_a_plain_pandas_reference(frame):
+    check_against_reference(frame)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_facts_of_a_bigger_frame_match_the_reference(seed):
+    check_against_reference(random_frame(seed).assign(amount=lambda f: f["amount"].round(0)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(TEXT.filter(lambda c: c != "\x00"), max_size=12), min_size=1))
+def test_ranked_texts_sort_and_compare_like_the_texts(texts):
+    ranked = rank_text(text_array(pd.Series(texts, dtype="str")), 62)
+    if ranked is None:  # too wide for one integer: the caller falls back
+        return
+    key, space = ranked
+    assert ((key >= 0) & (key < space)).all()
+    by_text = sorted(range(len(texts)), key=lambda i: (texts[i], i))
+    assert sorted(range(len(texts)), key=lambda i: (key[i], i)) == by_text
+
+
+@given(st.lists(st.text(TEXT, max_size=20), min_size=1))
+def test_equal_texts_hash_alike(texts):
+    twice = texts + texts[::-1]
+    hashed = hash_text(text_array(pd.Series(twice, dtype="str")))
+    assert hashed[: len(texts)].tolist() == hashed[len(texts) :][::-1].tolist()
+
+
+def test_customer_ids_too_varied_to_rank_fall_back_to_the_dictionary():
+    frame = _orders(
+        [(f"{'x' * 30}{i}@example.com", str(i), "2025-01-02", float(i)) for i in range(5, 0, -1)]
+    )
+    facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"))
+    assert ids.tolist() == sorted(frame["customer_id"])
+    assert facts.customers["revenue_total"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]

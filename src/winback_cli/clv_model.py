@@ -97,15 +97,25 @@ def summarise_purchases(
     if not np.isfinite(value).all():
         raise ValueError("value must be finite (no NaN or inf)")
     keep = day < as_of_day
-    c, d, v = (customer, day, value) if keep.all() else (customer[keep], day[keep], value[keep])
-    if not _sorted_by(c, d):  # facts hands them over sorted: skip the costly sort
-        order = np.lexsort((d, c))
-        c, d, v = c[order], d[order], v[order]
+    order = np.lexsort((day[keep], customer[keep]))
+    c, d, v = customer[keep][order], day[keep][order], value[keep][order]
     new_day = np.ones(c.size, dtype=bool)
     new_day[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
     starts = np.flatnonzero(new_day)
     v = np.add.reduceat(v, starts) if starts.size else v
-    c, d = c[starts], d[starts]
+    return summarise_purchase_days(c[starts], d[starts], v, n_customers, as_of_day, unit_days)
+
+
+def summarise_purchase_days(
+    customer: np.ndarray,
+    day: np.ndarray,
+    value: np.ndarray,
+    n_customers: int,
+    as_of_day: int,
+    unit_days: float = 7.0,
+) -> RFM:
+    """`summarise_purchases` of rows already distinct and sorted by (customer, day)."""
+    c, d, v = customer, day, value
     first_row = np.ones(c.size, dtype=bool)
     first_row[1:] = c[1:] != c[:-1]
     last_row = np.ones(c.size, dtype=bool)
@@ -126,12 +136,6 @@ def summarise_purchases(
         n_spend_days_left_out=int(np.count_nonzero(repeat & (v <= 0))),
         n_customers=n_customers,
     )
-
-
-def _sorted_by(major: np.ndarray, minor: np.ndarray) -> bool:
-    """Whether rows are in (major, minor) order."""
-    step = major[1:] - major[:-1]
-    return bool(((step > 0) | ((step == 0) & (minor[1:] >= minor[:-1]))).all())
 
 
 def count_purchase_days(

@@ -193,9 +193,12 @@ def compute_facts(
     """
     needs = needs or FactNeeds()
     dates = frame["order_date"]
-    before = (dates < as_of).to_numpy()
+    day = to_days(dates)
+    midnight = as_of == as_of.normalize()
+    before = day < day_of(as_of) if midnight else (dates < as_of).to_numpy()
     every = bool(before.all())
-    day = to_days(dates if every else dates[before])
+    if not every:
+        day = day[before]
     if first_day is None:
         first_day = int(day.min()) if len(day) else day_of(as_of) - 366
 
@@ -204,9 +207,7 @@ def compute_facts(
         return values.to_numpy(dtype=kind) if kind is not None else values
 
     file_amount = column("amount")
-    keys = None
-    if "order_id" in frame.columns:
-        keys = line_keys(column("order_id", None), day, file_amount >= 0)
+    keys = line_keys(column("order_id", None), day) if "order_id" in frame.columns else None
     rows = sort_rows(column("customer_id", None), day)
     code, day, n = rows.code, rows.day, len(rows.ids)
     amount = file_amount[rows.row]
@@ -222,11 +223,12 @@ def compute_facts(
     lines = (code[buy], day[buy], rows.row[buy])
     orders = group_orders(*lines[:2], amount[buy], lines[2], keys)
     returns = (code[~buy], day[~buy], amount[~buy])
-    new_day, n_days, median_gap = order_days(orders, n)
+    day_starts, n_days, median_gap = order_days(orders, n)
     margin = None
     if "cost" in frame.columns:
-        cost = column("cost")[rows.row]
-        margin = (np.where(np.isnan(cost), 0.0, amount - np.nan_to_num(cost)), bucket < 12)
+        file_margin = file_amount - column("cost")
+        file_margin[np.isnan(file_margin)] = 0.0  # unknown cost: no margin counted
+        margin = (file_margin[rows.row], bucket < 12)
     table = customer_table(
         code, amount, orders, monthly, (n_days, median_gap), (day_of(as_of), first_day), margin
     )
@@ -246,10 +248,9 @@ def compute_facts(
         else reason_sums(orders, returns, last, needs.reasons_days),
         purchases=None
         if needs.clv_unit_days is None
-        else _purchases(orders, returns, new_day, n, day_of(as_of), needs.clv_unit_days),
+        else _purchases(orders, returns, day_starts, n, day_of(as_of), needs.clv_unit_days),
     )
-    ids = pd.Index(np.asarray(rows.ids.to_pylist(), dtype=object).astype("str"))
-    return facts, ids.rename("customer_id")
+    return facts, pd.Index(pd.array(rows.ids, dtype="str"), name="customer_id")
 
 
 def _categories(frame, column, lines: tuple, orders: OrderTable) -> pd.DataFrame:
@@ -258,19 +259,19 @@ def _categories(frame, column, lines: tuple, orders: OrderTable) -> pd.DataFrame
         return pd.DataFrame(
             {
                 "code": np.array([], np.int64),
-                "category": np.array([], object),
+                "category": pd.Categorical.from_codes([], categories=[]),
                 "orders": np.array([], np.int64),
                 "last_day": np.array([], np.int64),
             }
         )
     code, day, rows = lines
     category, names = category_codes(column("category", None), rows)
-    return category_table(code, day, category, orders.of_line, names)
+    return category_table(code, day, category, orders, names)
 
 
-def _purchases(orders, returns, new_day, n: int, as_of_day: int, unit_days: float):
-    from winback_cli.clv_model import summarise_purchases
+def _purchases(orders, returns, day_starts, n: int, as_of_day: int, unit_days: float):
+    from winback_cli.clv_model import summarise_purchase_days
 
-    code, day, value, left_out = purchase_days(orders, returns, new_day)
-    rfm = summarise_purchases(code, day, value, n, as_of_day, unit_days)
+    code, day, value, left_out = purchase_days(orders, returns, day_starts)
+    rfm = summarise_purchase_days(code, day, value, n, as_of_day, unit_days)
     return PurchaseSummary(unit_days, rfm, left_out)

@@ -30,6 +30,7 @@ class OrderTable:
     day: np.ndarray  # order day (int days)
     amount: np.ndarray  # order value
     of_line: np.ndarray  # order number of every purchase line (in sorted row order)
+    one_day: bool = True  # every line lies on its order's day (no order spans days)
 
 
 def _bits(count: int) -> int:
@@ -63,38 +64,35 @@ class LineKeys:
     one_day: bool  # every id's purchase lines share one day: no order spans days
 
 
-def line_keys(order_id: pd.Series, day: np.ndarray, buy: np.ndarray) -> LineKeys:
-    """Keys of the order ids of lines in file order (`day`, `buy` per line, same order)."""
+def line_keys(order_id: pd.Series, day: np.ndarray) -> LineKeys:
+    """Keys of the order ids of lines in file order (`day` per line, same order)."""
     text = text_array(order_id)
     offsets, _ = text_buffers(text)
     empty = offsets[1:] == offsets[:-1]
     if len(text) > 1 and pc.all(pc.less_equal(text[:-1], text[1:])).as_py():
         # Ids in text order (order numbers in an export): the lines of one id sit
         # together, so a running number of changes is an exact key.
-        new = np.ones(len(text), dtype=bool)
-        new[1:] = ~pc.equal(text[:-1], text[1:]).to_numpy(zero_copy_only=False)
-        key = np.cumsum(new | empty)
-        buying = np.flatnonzero(buy)
-        spans = (key[buying][1:] == key[buying][:-1]) & (day[buying][1:] != day[buying][:-1])
+        same = pc.equal(text[:-1], text[1:]).to_numpy(zero_copy_only=False) & ~empty[1:]
+        key = np.cumsum(np.r_[True, ~same])
+        spans = same & (day[1:] != day[:-1])
         return LineKeys(key, empty, text, exact=True, one_day=not spans.any())
     return LineKeys(hash_text(text), empty, text, exact=False, one_day=False)
 
 
-def _same_as_previous(code, day, key, empty, keys: LineKeys, rows) -> np.ndarray:
-    """Lines that belong to the order of the line before them (same customer, day, id)."""
-    same = np.zeros(len(code), dtype=bool)
-    if len(code) < 2:
-        return same
-    candidate = (code[1:] == code[:-1]) & (day[1:] == day[:-1]) & (key[1:] == key[:-1])
-    candidate &= ~empty[1:]
-    at = np.flatnonzero(candidate) + 1
-    if keys.exact:
-        same[at] = True
-    elif len(at):  # equal hashes: confirm on the texts
+def _leaders(code: np.ndarray, day: np.ndarray, rows: np.ndarray, keys: LineKeys) -> np.ndarray:
+    """Lines that start a block: not of the order of the line before (same customer, day, id)."""
+    leader = np.ones(len(code), dtype=bool)
+    at = np.flatnonzero((code[1:] == code[:-1]) & (day[1:] == day[:-1])) + 1
+    line, previous = rows[at], rows[at - 1]
+    same = keys.key[line] == keys.key[previous]
+    if not keys.exact:  # equal hashes: confirm on the texts
+        same &= ~keys.empty[line]
+        check = np.flatnonzero(same)
         text = keys.text
-        equal = pc.equal(text.take(pa.array(rows[at])), text.take(pa.array(rows[at - 1])))
-        same[at[equal.to_numpy(zero_copy_only=False)]] = True
-    return same
+        equal = pc.equal(text.take(pa.array(line[check])), text.take(pa.array(previous[check])))
+        same[check] = equal.to_numpy(zero_copy_only=False)
+    leader[at[same]] = False
+    return leader
 
 
 def _merge_repeats(block_code, block_key, block_empty, text, block_rows) -> np.ndarray:
@@ -128,39 +126,47 @@ def group_orders(
     n = len(code)
     if keys is None or not n:
         return OrderTable(code, day, amount, np.arange(n))
-    key, empty = keys.key[rows], keys.empty[rows]
-    leader = ~_same_as_previous(code, day, key, empty, keys, rows)
+    leader = _leaders(code, day, rows, keys)
+    if keys.one_day and leader.all():  # every line is an order: nothing to add up
+        return OrderTable(code, day, amount, np.arange(n))
     block = np.cumsum(leader) - 1
     starts = np.flatnonzero(leader)
-    if keys.one_day:  # blocks are whole orders
-        first = np.arange(len(starts))
+    first = None
+    if not keys.one_day:  # an id may come back on a later day: find its first block
+        block_rows = rows[starts]
+        first = _merge_repeats(
+            code[starts], keys.key[block_rows], keys.empty[block_rows], keys.text, block_rows
+        )
+    merged = first is not None and (first != np.arange(len(starts))).any()
+    if merged:
+        keep = first == np.arange(len(starts))
+        of_line = (np.cumsum(keep) - 1)[first][block]
+        starts = starts[keep]
     else:
-        first = _merge_repeats(code[starts], key[starts], empty[starts], keys.text, rows[starts])
-    keep = first == np.arange(len(starts))
-    number = np.cumsum(keep) - 1
-    of_line = number[first][block]
-    orders = starts[keep]
-    if len(orders) == n:  # every line is an order: nothing to add up
-        return OrderTable(code, day, amount, of_line)
-    total = np.bincount(of_line, weights=amount, minlength=len(orders))
-    return OrderTable(code[orders], day[orders], total, of_line)
+        of_line = block
+    total = np.bincount(of_line, weights=amount, minlength=len(starts))
+    return OrderTable(code[starts], day[starts], total, of_line, one_day=not merged)
 
 
 def category_codes(category: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Category rank (by name; -1 for none) of the rows `rows`, and the names."""
+    """Category number (in name order; -1 for none) of the rows `rows`, and the names."""
     encoded = text_array(category).dictionary_encode()
     names = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
-    names = names.astype(object)
-    distinct, rank = np.unique(names, return_inverse=True)
-    rank = np.where(distinct[rank] == "", -1, rank)
-    index = encoded.indices.to_numpy(zero_copy_only=False)
+    distinct, rank = np.unique(names.astype(object), return_inverse=True)
+    if len(distinct) and distinct[0] == "":  # no category: sorts first
+        distinct, rank = distinct[1:], rank - 1
     dtype = np.int16 if len(distinct) < 2**15 else np.int64
+    index = encoded.indices.to_numpy(zero_copy_only=False)
     # Map in file order, then gather the narrow result: random access is the cost here.
     return rank.astype(dtype)[index][rows], distinct
 
 
 def category_table(
-    code: np.ndarray, day: np.ndarray, category: np.ndarray, order: np.ndarray, names: np.ndarray
+    code: np.ndarray,
+    day: np.ndarray,
+    category: np.ndarray,
+    orders: OrderTable,
+    names: np.ndarray,
 ) -> pd.DataFrame:
     """Orders and last purchase day per customer and category, grouped by customer.
 
@@ -168,36 +174,47 @@ def category_table(
     come in name order, and the lines of one order count once per category.
     """
     has = category >= 0
-    position = np.flatnonzero(has)
+    order = orders.of_line
+    if not has.all():
+        code, day, category, order = code[has], day[has], category[has], order[has]
     n_cat = max(len(names), 1)
-    group = code[position] * n_cat + category[position]
-    group_bits, position_bits = _bits(int(group.max()) + 1 if len(group) else 1), _bits(len(code))
-    if group_bits + position_bits > 63:
-        position = position[np.lexsort((position, group))]
-    else:  # sort (group, position) as one integer
-        packed = np.sort((group << position_bits) | position)
-        position = packed & ((1 << position_bits) - 1)
-    group = code[position] * n_cat + category[position]
-    line_order = order[position]
-    new_group = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, bool)
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], len(group)] - 1
-    # Positions follow days within a customer, so the group's last line is its latest.
-    last = day[position[ends]] if len(starts) else np.zeros(0, np.int64)
-    seen = new_group.copy()
-    seen[1:] |= line_order[1:] != line_order[:-1]
-    if len(group) and not (new_group[1:] | (line_order[1:] >= line_order[:-1])).all():
-        # An order spread over days interleaves with others: count distinct pairs.
-        pairs = np.unique(np.stack([group, line_order]), axis=1)
-        counts = np.bincount(np.searchsorted(group[starts], pairs[0]), minlength=len(starts))
+    group = code * n_cat
+    group += category
+    group_bits = _bits(int(group.max()) + 1 if len(group) else 1)
+    order_bits = _bits(len(orders.day))
+    if group_bits + order_bits <= 63:  # sort (group, order) as one integer
+        pairs = np.left_shift(group, order_bits)
+        pairs |= order
+        pairs.sort()
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+        pair_group, pair_order = pairs >> order_bits, pairs & ((1 << order_bits) - 1)
     else:
-        counts = np.add.reduceat(seen.astype(np.int64), starts) if len(starts) else starts
-    groups = group[starts]
+        unique = np.unique(np.stack([group, order]), axis=1)
+        pair_group, pair_order = unique[0], unique[1]
+    new_group = np.ones(len(pair_group), dtype=bool)
+    new_group[1:] = pair_group[1:] != pair_group[:-1]
+    starts = np.flatnonzero(new_group)
+    ends = np.r_[starts[1:], len(pair_group)][: len(starts)] - 1
+    last = _last_days(orders, pair_order[ends], (code, category, n_cat), day)
+    groups = pair_group[starts]
     return pd.DataFrame(
         {
             "code": groups // n_cat,
-            "category": np.asarray(names, dtype=object)[groups % n_cat],
-            "orders": counts.astype(np.int64),
+            "category": pd.Categorical.from_codes(groups % n_cat, categories=names),
+            "orders": np.diff(np.r_[starts, len(pair_group)]).astype(np.int64),
             "last_day": last.astype(np.int64),
         }
     )
+
+
+def _last_days(orders: OrderTable, last_order: np.ndarray, lines: tuple, day) -> np.ndarray:
+    """The latest day of each (customer, category) group, groups ascending."""
+    if orders.one_day:  # a line's day is its order's, and orders run in day order
+        return orders.day[last_order]
+    code, category, n_cat = lines  # an order spread over days: its lines' own days count
+    if not len(code):
+        return day[:0]
+    group = code * n_cat + category
+    order = np.lexsort((day, group))
+    group = group[order]
+    return day[order][np.r_[group[1:] != group[:-1], True]]

@@ -72,42 +72,54 @@ def reason_sums(
 
 
 def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flags of distinct order days, their number per customer, and the median gap between them."""
+    """Where each customer's distinct order days start, their number, and the median gap."""
     code, day = orders.code, orders.day
     new = np.ones(len(code), dtype=bool)
     new[1:] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
-    code, day = code[new], day[new]
+    starts = np.flatnonzero(new)
+    code, day = code[starts], day[starts]
     n_days = np.bincount(code, minlength=n)
     same = code[1:] == code[:-1]
     gap, gap_code = np.diff(day)[same], code[1:][same]
     median = np.full(n, np.nan)
     if len(gap):
-        bits = int(gap.max()).bit_length()
-        if int(gap_code.max()).bit_length() + bits <= 63:  # sort (customer, gap) as one integer
-            packed = np.sort((gap_code << bits) | gap)
-            gap_code, gap = packed >> bits, packed & ((1 << bits) - 1)
-        else:
-            order = np.lexsort((gap, gap_code))
-            gap_code, gap = gap_code[order], gap[order]
+        gap_code, gap = _sort_pairs(gap_code, gap)
         count = np.bincount(gap_code, minlength=n)
         has = np.flatnonzero(count)
         first = (np.cumsum(count) - count)[has]
         low, high = gap[first + (count[has] - 1) // 2], gap[first + count[has] // 2]
         median[has] = (low + high) / 2
-    return new, n_days, median
+    return starts, n_days, median
+
+
+def _sort_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of non-negative integers sorted, packed into one integer when they fit."""
+    bits = int(minor.max()).bit_length()
+    total = int(major.max()).bit_length() + bits
+    if total > 63:
+        order = np.lexsort((minor, major))
+        return major[order], minor[order]
+    packed = (major << bits) | minor
+    if total <= 31:  # a narrower sort is faster
+        packed = packed.astype(np.int32)
+    packed.sort()
+    return packed >> bits, packed & ((1 << bits) - 1)
 
 
 def purchase_days(
-    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], new_day: np.ndarray
+    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], starts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One row per customer and purchase day (code, day, net value) with returns moved onto it.
 
-    A return counts against the customer's latest purchase day on or before
-    it; returns before a customer's first purchase are left out and counted.
+    `starts` are the first orders of each customer's distinct order days. A
+    return counts against the customer's latest purchase day on or before it;
+    returns before a customer's first purchase are left out and counted.
     """
-    starts = np.flatnonzero(new_day)
     code, day = orders.code[starts], orders.day[starts]
-    value = np.add.reduceat(orders.amount, starts) if len(starts) else orders.amount[:0]
+    if len(starts) == len(orders.day):
+        value = orders.amount.copy()
+    else:
+        value = np.add.reduceat(orders.amount, starts) if len(starts) else orders.amount[:0]
     return_code, return_day, return_amount = returns
     if not len(code):
         return code, day, value, len(return_code)

@@ -77,32 +77,38 @@ def _padded(grid: np.ndarray, multiple: int) -> np.ndarray:
     return padded
 
 
-def _digit_columns(array: pa.LargeStringArray):
-    """Columns of byte pairs (big-endian, 0 past the end of a text) that sort like the texts."""
+def _byte_columns(array: pa.LargeStringArray):
+    """The bytes at position 0, 1, ... of every text; 0 past the end of a text."""
     grid = _fixed_width(array)
     if grid is not None:
-        pairs = _padded(grid, 2).view(">u2")
-        for position in range(pairs.shape[1]):
-            yield pairs[:, position]
+        for position in range(grid.shape[1]):
+            yield grid[:, position]
         return
     offsets, data = text_buffers(array)
     start, length = offsets[:-1], np.diff(offsets)
     last = len(data) - 1
-    for position in range(0, int(length.max()) if len(array) else 0, 2):
-        high, low = (
-            np.where(length > p, data[np.minimum(start + p, last)], np.uint8(0)).astype(np.uint16)
-            for p in (position, position + 1)
-        )
-        yield (high << np.uint16(8)) | low
+    for position in range(int(length.max()) if len(array) else 0):
+        yield np.where(length > position, data[np.minimum(start + position, last)], np.uint8(0))
+
+
+def _digits(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """Bytes as digits 0 .. base - 1 in byte order, 0 only past the end of a text."""
+    low, high = int(column.min()), int(column.max())
+    if low > 0:
+        return column - np.uint8(low), high - low + 1
+    low = int(np.where(column == 0, np.uint8(255), column).min())
+    if low > high:  # past the end everywhere
+        return column, 1
+    shifted = column - np.uint8(low - 1)
+    return np.where(column == 0, np.uint8(0), shifted), high - low + 2
 
 
 def rank_text(array: pa.LargeStringArray, max_bits: int) -> tuple[np.ndarray, int] | None:
     """Integers that sort and compare like the texts, in [0, space); None if over `max_bits`.
 
-    Every pair of byte positions is a digit whose base is the number of
-    distinct pairs seen there (0, past the end of a shorter text, sorts
-    first). UTF-8 bytes sort like the characters they encode, so the integers
-    sort like the texts.
+    Every byte position is a digit whose base is the range of bytes seen there
+    (0, past the end of a shorter text, sorts first). UTF-8 bytes sort like
+    the characters they encode, so the integers sort like the texts.
     """
     offsets, data = text_buffers(array)
     used = data[offsets[0] : offsets[-1]] if len(array) else data[:0]
@@ -110,17 +116,23 @@ def rank_text(array: pa.LargeStringArray, max_bits: int) -> tuple[np.ndarray, in
         return None  # too long, or a NUL byte that would read as "past the end"
     key = np.zeros(len(array), dtype=np.int64)
     space = 1
-    for column in _digit_columns(array):
-        present = np.flatnonzero(np.bincount(column, minlength=1 << 16))
-        if len(present) < 2:
-            continue  # the same bytes everywhere say nothing
-        space *= len(present)
+    part, part_space = np.zeros(len(array), dtype=np.int32), 1
+    for column in _byte_columns(array):
+        digit, base = _digits(column)
+        if base == 1:
+            continue  # the same byte everywhere says nothing
+        space *= base
         if space > 1 << max_bits:
             return None
-        digit = np.zeros(1 << 16, dtype=np.int64 if len(present) > 255 else np.uint8)
-        digit[present] = np.arange(len(present))
-        key *= len(present)
-        key += digit[column]
+        if part_space * base >= 1 << 31:  # narrow digits first: int32 passes are cheaper
+            key *= part_space
+            key += part
+            part, part_space = np.zeros(len(array), dtype=np.int32), 1
+        part *= base
+        part += digit
+        part_space *= base
+    key *= part_space
+    key += part
     return key, space
 
 

@@ -113,7 +113,11 @@ def inactive(trigger, ctx: Context):
 def revenue_drop(trigger, ctx: Context):
     facts = ctx.facts
     months = trigger.window.amount * (12 if trigger.window.unit == "y" else 1)
-    current, peak = rolling_peak(facts.monthly_revenue, months)
+    if months == 12:  # the customer table has it already, computed the same way
+        current = facts.customers["revenue_12m"].to_numpy(dtype=float)
+        peak = facts.customers["revenue_12m_peak"].to_numpy(dtype=float)
+    else:
+        current, peak = rolling_peak(facts.monthly_revenue, months)
     fired = (peak > max(trigger.min_peak, 0.0)) & (current < trigger.below * peak)
     share = np.divide(current, peak, out=np.zeros_like(current), where=peak > 0)
     evidence = _join(
