@@ -26,6 +26,7 @@ from winback_cli.facts import (
     day_of,
     default_as_of,
 )
+from winback_cli.facts_merge import merge_facts
 from winback_cli.load import (
     LoadLog,
     Orders,
@@ -225,12 +226,7 @@ def _order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
         log.warnings.append(duplicates_note(duplicates))
     if not parts:
         raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
-    if len(parts) == 1:
-        facts, ids = parts[0]
-    else:
-        from winback_cli.facts_merge import merge_facts
-
-        facts, ids = merge_facts(parts)
+    facts, ids = parts[0] if len(parts) == 1 else merge_facts(parts)
     orders = Orders(
         frame=combine(kept) if options.keep_rows else combine([]),
         rejects=log.rejects.frame(),
