@@ -66,12 +66,12 @@ class MoneyFormat:
         cents = (floor + (fraction >= 0.5)).astype(np.int64)
         text = self._compose(cents, (values < 0) & (cents > 0))
         odd = np.flatnonzero(~usable | near_half)
-        if len(odd):
-            text = text.to_numpy(zero_copy_only=False)
-            for i in odd:
-                text[i] = self(float(values[i]))
-            text = pa.array(text, type=pa.large_string())
-        return text
+        if not len(odd):
+            return text
+        exact = pa.array([self(float(v)) for v in values[odd]], type=pa.large_string())
+        position = np.arange(len(values))
+        position[odd] = len(values) + np.arange(len(odd))
+        return pa.concat_arrays([text, exact]).take(pa.array(position))
 
     def _compose(self, cents: np.ndarray, negative: np.ndarray) -> pa.LargeStringArray:
         """Lay every amount out as one row of UTF-8 bytes with fixed columns, and pack them.

@@ -238,19 +238,7 @@ def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFr
     table.insert(0, "customer_id", ids.to_numpy())
     table["name"] = _display_name(people)
     table["status"] = evaluation.status
-    fired = evaluation.fired
-    ids_text = pd.Series("", index=table.index, dtype=object)
-    evidence = pd.Series("", index=table.index, dtype=object)
-    for trigger_id in fired.columns:
-        hit = fired[trigger_id].to_numpy()
-        sep = np.where(ids_text != "", "; ", "")
-        ids_text = ids_text.where(~hit, ids_text + sep + trigger_id)
-        sep = np.where(evidence != "", " | ", "")
-        evidence = evidence.where(
-            ~hit, evidence + sep + trigger_id + ": " + evaluation.evidence[trigger_id]
-        )
-    table["triggers"] = ids_text.astype("str")
-    table["evidence"] = evidence.astype("str")
+    table["triggers"], table["evidence"] = _fired_texts(evaluation, table.index)
     for column in ("strategic", "opt_out"):
         table[column] = people[column].fillna(False).astype(bool) if column in people else False
     if "churn_reason" in people:
@@ -273,6 +261,39 @@ def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFr
     table[["returns_value", "tenure_years"]] = table[["returns_value", "tenure_years"]].round(2)
     core = [c for c in CORE_COLUMNS if c in table.columns]
     return table[[*core, *[c for c in table.columns if c not in core]]]
+
+
+def _fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """`triggers` ('a; b') and `evidence` ('a: … | b: …') of the triggers that fired, in order.
+
+    Joined with Arrow: a trigger that did not fire is null and skipped. Each row
+    starts with an empty part, cut off again with the separator it brought,
+    because Arrow drops rows whose parts are all null (pyarrow 26).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(value: str | None) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
+
+    names, evidence = [], []
+    for trigger_id in evaluation.fired.columns:
+        quiet = pa.array(~evaluation.fired[trigger_id].to_numpy(dtype=bool))
+        said = pa.array(evaluation.evidence[trigger_id], pa.large_string(), from_pandas=True)
+        said = pc.binary_join_element_wise(text(f"{trigger_id}: "), said, text(""))
+        names.append(pc.if_else(quiet, text(None), text(trigger_id)))
+        evidence.append(pc.if_else(quiet, text(None), said))
+    columns = []
+    for parts, separator in ((names, "; "), (evidence, " | ")):
+        if not parts:
+            columns.append(pd.Series("", index=index, dtype="str"))
+            continue
+        joined = pc.binary_join_element_wise(
+            text(""), *parts, text(separator), null_handling="skip"
+        )
+        joined = pc.utf8_slice_codeunits(joined, len(separator))
+        columns.append(pd.Series(joined, index=index, dtype="str"))
+    return columns[0], columns[1]
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
