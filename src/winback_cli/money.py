@@ -3,8 +3,9 @@
 Babel's `format_currency` is exact but slow per call; here Babel is asked
 once for the locale's symbols and pattern and the result is applied to every
 value. `MoneyFormat.many` (and `.column`, for Arrow) formats a whole array
-at once, writing the UTF-8 bytes with integer arithmetic, and gives exactly
-the text of formatting each value on its own. Money shown to people is never a raw float.
+at once, writing the UTF-8 bytes with integer arithmetic (`textbytes`), and
+gives exactly the text of formatting each value on its own. Money shown to
+people is never a raw float.
 
 Two things differ from Babel on purpose and stay so: amounts are rounded
 exactly as Python's `format(value, ".2f")` rounds the binary value (Babel
@@ -20,9 +21,10 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
+from winback_cli.textbytes import NUL, constant, digits, either, fixed_digits, join_columns, pack
+
 _CENTS_LIMIT = 2.0**52  # below it a float number of cents has an exact fractional part
 _PRODUCT_ERROR = 1e-15  # relative error bound of value * 100, with a wide margin
-_POWERS = 10 ** np.arange(14, dtype=np.int64)  # 2**52 cents is below 10**14 units
 
 
 @dataclass(frozen=True)
@@ -74,50 +76,19 @@ class MoneyFormat:
         return pa.concat_arrays([text, exact]).take(pa.array(position))
 
     def _compose(self, cents: np.ndarray, negative: np.ndarray) -> pa.LargeStringArray:
-        """Lay every amount out as one row of UTF-8 bytes with fixed columns, and pack them.
-
-        Each column has one job (a prefix byte, a digit, a separator byte, ...);
-        where a row has nothing to say there, for leading zeros or a shorter
-        prefix, the byte is NUL. The text never contains NUL, so the non-NUL
-        bytes in row order are the Arrow data buffer.
-        """
-        group, decimal = (np.frombuffer(t.encode(), np.uint8) for t in (self.group, self.decimal))
-        units = cents // 100
-        digits = np.maximum(np.searchsorted(_POWERS, units, side="right"), 1)
-        places = int(digits.max(initial=1))
-        prefix = _by_sign(negative, self.prefix, self.negative_prefix)
-        suffix = _by_sign(negative, self.suffix, self.negative_suffix)
-        whole = prefix.shape[1] + places + (places - 1) // 3 * len(group)
-        data = np.empty((len(cents), whole + len(decimal) + 2 + suffix.shape[1]), np.uint8)
-        data[:, : prefix.shape[1]] = prefix
-        column, rest = whole, units
-        for place in range(places):  # right to left; leading zeros become NUL
-            rest, digit = np.divmod(rest, 10)
-            shown = digits > place
-            if place % 3 == 0 and place:
-                column -= len(group)
-                data[:, column : column + len(group)] = np.where(shown[:, None], group, 0)
-            column -= 1
-            data[:, column] = digit + 48 * shown
-        data[:, whole : whole + len(decimal)] = decimal
-        column = whole + len(decimal)
-        data[:, column] = 48 + cents % 100 // 10
-        data[:, column + 1] = 48 + cents % 10
-        data[:, column + 2 :] = suffix
-        kept = data != 0
-        offsets = np.zeros(len(cents) + 1, dtype=np.int64)
-        np.cumsum(np.count_nonzero(kept, axis=1), out=offsets[1:])
-        return pa.LargeStringArray.from_buffers(
-            len(cents), pa.py_buffer(offsets), pa.py_buffer(data[kept])
-        )
-
-
-def _by_sign(negative: np.ndarray, positive_text: str, negative_text: str) -> np.ndarray:
-    """Byte columns holding one text or the other per row, NUL-padded on the left."""
-    encoded = [text.encode() for text in (positive_text, negative_text)]
-    width = max(map(len, encoded))
-    padded = [np.frombuffer(text.rjust(width, b"\0"), np.uint8) for text in encoded]
-    return np.where(negative[:, None], padded[1], padded[0])
+        """The text of whole cents, as bytes in fixed columns (see `textbytes`)."""
+        whole = digits(cents // 100)
+        group = np.frombuffer(self.group.encode(), np.uint8)
+        blocks = [either(negative, self.negative_prefix, self.prefix)]
+        for column in range(whole.shape[1]):
+            blocks.append(whole[:, column : column + 1])
+            right = whole.shape[1] - 1 - column  # digits right of this one
+            if right and right % 3 == 0:  # a separator, where this digit is shown
+                blocks.append(np.where(whole[:, column : column + 1] != NUL, group, NUL))
+        blocks.append(constant(self.decimal, len(cents)))
+        blocks.append(fixed_digits(cents % 100, 2))
+        blocks.append(either(negative, self.negative_suffix, self.suffix))
+        return pack(join_columns(blocks))
 
 
 @lru_cache(maxsize=16)

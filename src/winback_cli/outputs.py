@@ -24,13 +24,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.atomic import write_atomic
+from winback_cli.textbytes import (
+    NUL,
+    ZERO,
+    datetimes,
+    digits,
+    either,
+    first_bytes,
+    fixed_digits,
+    join_columns,
+    joined,
+    pack,
+    wrap,
+)
 
 CsvStyle = Literal["standard", "excel-de"]
 Kind = Literal["text", "int", "float", "bool", "date"]
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_TRIGGER_PATTERN = r"^[=+\-@\t\r]"
+_TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode(), np.uint8)
 _SCALE = 1_000_000  # six decimals
 _EXACT_LIMIT = 9e12  # |x| * _SCALE still fits in int64
 
@@ -48,12 +61,13 @@ def to_csv(df: pd.DataFrame, *, style: CsvStyle = "standard", bom: bool = False)
     """Serialise `df` as CSV text in `style`, with a leading BOM if `bom`."""
     delimiter, terminator = (";", "\r\n") if style == "excel-de" else (",", "\n")
     header = delimiter.join(_quote(neutralise(str(name)), delimiter) for name in df.columns)
+    start = ((BOM if bom else "") + header + terminator).encode()
+    if not (df.shape[1] and len(df)):
+        return start.decode()
     fields = [csv_field(normalise_column(df.iloc[:, i]), style) for i in range(df.shape[1])]
-    lines: list[str] = []
-    if fields and len(df):
-        lines = pc.binary_join_element_wise(*fields, _text(delimiter)).to_pylist()
-    body = terminator.join([header, *lines]) + terminator
-    return (BOM if bom else "") + body
+    fields[-1] = pc.binary_join_element_wise(fields[-1], _text(terminator), _text(""))
+    lines = pc.binary_join_element_wise(*fields, _text(delimiter))
+    return (start + joined(lines)).decode()
 
 
 def to_json(df: pd.DataFrame) -> str:
@@ -155,25 +169,41 @@ def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
         yes, no = ("ja", "nein") if german else ("true", "false")
         text = pc.if_else(pa.array(series, type=pa.bool_()), _text(yes), _text(no))
     elif kind == "date":
-        text = _format_dates(series, " ")
-        if german:  # reorder the ISO text: much faster than strftime("%d.%m.%Y")
-            text = pc.replace_substring_regex(text, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
+        text = _format_dates(series, " ", day_first=german)
     else:
         text = _quote_array(neutralise_text(series), ";" if german else ",")
     return pc.fill_null(text.cast(pa.large_string()), _text(""))
 
 
-def _format_dates(series: pd.Series, time_separator: str) -> pa.Array:
-    """ISO dates, with the time of day only if some value in the column has one."""
+def _format_dates(series: pd.Series, time_separator: str, day_first: bool = False) -> pa.Array:
+    """ISO dates (or DD.MM.YYYY), with the time of day only if some value in the column has one.
+
+    Written as bytes (`textbytes.datetimes`); NaT is null, and the rare far
+    years go through strftime.
+    """
     dates = naive_dates(series)
-    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if has_time(dates) else "%Y-%m-%d"
-    return pa.array(dates.dt.strftime(pattern), type=pa.large_string(), from_pandas=True)
+    with_time = has_time(dates)
+    text, odd = datetimes(
+        dates.to_numpy(), time_separator=time_separator if with_time else None, day_first=day_first
+    )
+    if not odd.any():
+        return text
+    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if with_time else "%Y-%m-%d"
+    rows = np.flatnonzero(odd)
+    other = pa.array(dates.iloc[rows].dt.strftime(pattern), pa.large_string(), from_pandas=True)
+    if day_first:  # reorder the ISO text
+        other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
+    position = np.arange(len(dates))
+    position[rows] = len(dates) + np.arange(len(rows))
+    return pa.concat_arrays([text, other]).take(position)
 
 
 def neutralise_text(series: pd.Series) -> pa.Array:
     text = pa.array(series, type=pa.large_string(), from_pandas=True)
-    risky = pc.match_substring_regex(text, _TRIGGER_PATTERN)
-    return pc.if_else(risky, pc.utf8_replace_slice(text, 0, 0, "'"), text)
+    risky = np.isin(first_bytes(text), _TRIGGER_BYTES)
+    if not risky.any():  # the usual case: nothing to touch
+        return text
+    return pc.if_else(pa.array(risky), pc.utf8_replace_slice(text, 0, 0, "'"), text)
 
 
 def _text(value: str) -> pa.Scalar:
@@ -183,7 +213,12 @@ def _text(value: str) -> pa.Scalar:
 
 def _quote_array(text: pa.Array, delimiter: str) -> pa.Array:
     # Quote \r ourselves: CPython's csv writer left a bare \r unquoted before 3.11.9.
+    everything = bytes(joined(text))
+    if not any(char.encode() in everything for char in (delimiter, '"', "\r", "\n")):
+        return text  # the usual case, found at memchr speed
     needs_quotes = pc.match_substring_regex(text, f'[{delimiter}"\r\n]')
+    if b'"' not in everything:  # wrapping is enough
+        return wrap(text, pc.fill_null(needs_quotes, False).to_numpy(zero_copy_only=False), '"')
     quote = _text('"')
     quoted = pc.binary_join_element_wise(
         quote, pc.replace_substring(text, '"', '""'), quote, _text("")
@@ -200,36 +235,36 @@ def _quote(value: str, delimiter: str) -> str:
 def _format_floats(values: np.ndarray, decimal: str) -> pa.Array:
     """Plain decimal text with at most 6 decimals and no exponent; null for NaN.
 
-    Done with integer arithmetic in Arrow so 500k values take milliseconds.
+    Written as bytes with integer arithmetic (`textbytes`), so 500k values take
+    milliseconds.
     """
     finite = np.isfinite(values)
     exact = finite & (np.abs(values) < _EXACT_LIMIT)
     kept = np.where(exact, values, 0.0)
     # Round half away from zero, as people (and Excel) do; np.rint would round half to even.
     magnitude = np.floor(np.abs(kept) * _SCALE + 0.5).astype(np.int64)
-    negative = (kept < 0) & (magnitude > 0)
-    whole = pa.array(magnitude // _SCALE).cast(pa.large_string())
-    digits = pc.utf8_lpad(pa.array(magnitude % _SCALE).cast(pa.large_string()), 6, "0")
-    digits = pc.utf8_rtrim(digits, "0")
-    empty = _text("")
-    with_point = pc.binary_join_element_wise(_text(decimal), digits, empty)
-    fraction = pc.if_else(pc.equal(digits, empty), empty, with_point)
-    sign = pc.if_else(pa.array(negative), _text("-"), empty)
-    text = pc.binary_join_element_wise(sign, whole, fraction, empty)
+    whole, fraction = np.divmod(magnitude, _SCALE)
+    decimals = fixed_digits(fraction, 6)
+    shown = np.logical_or.accumulate(decimals[:, ::-1] != ZERO, axis=1)[:, ::-1]  # no trailing 0
+    sign = either((kept < 0) & (magnitude > 0), "-", "")
+    point = either(shown[:, 0], decimal, "")
+    text = pack(join_columns([sign, digits(whole), point, np.where(shown, decimals, NUL)]))
     if exact.all():
         return text
     # Rare: huge values and infinities, formatted one by one.
-    fixed = text.to_numpy(zero_copy_only=False).astype(object)
-    for i in np.flatnonzero(~exact):
-        value = values[i]
-        if np.isnan(value):
-            fixed[i] = None
-        elif np.isinf(value):
-            fixed[i] = "inf" if value > 0 else "-inf"
-        else:
-            plain = np.format_float_positional(value, precision=6, trim="-")
-            fixed[i] = plain.replace(".", decimal)
-    return pa.array(fixed, type=pa.large_string())
+    odd = np.flatnonzero(~exact)
+    fixed = [_odd_float(values[i], decimal) for i in odd]
+    position = np.arange(len(values))
+    position[odd] = len(values) + np.arange(len(odd))
+    return pa.concat_arrays([text, pa.array(fixed, pa.large_string())]).take(position)
+
+
+def _odd_float(value: float, decimal: str) -> str | None:
+    if np.isnan(value):
+        return None
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return np.format_float_positional(value, precision=6, trim="-").replace(".", decimal)
 
 
 # --- JSON -------------------------------------------------------------------

@@ -54,28 +54,17 @@ def register(kind: str) -> Callable[[TriggerFn], TriggerFn]:
 def _dates(days: np.ndarray) -> np.ndarray:
     """ISO dates ('2025-03-02') of day numbers, as `np.datetime_as_string` spells them.
 
-    Years 1-9999 are worked out with integer arithmetic (the civil calendar
-    from day numbers, after Howard Hinnant), much faster than numpy's
-    formatting; anything else (NaT, far years) is left to numpy.
+    Years 1-9999 are worked out with integer arithmetic (`textbytes.civil`), much
+    faster than numpy's formatting; anything else (NaT, far years) is left to numpy.
     """
+    from winback_cli.textbytes import civil, constant, fixed_digits, join_columns
+
     days = np.asarray(days).astype("datetime64[D]").astype(np.int64)
     usable = (days >= -719_162) & (days <= 2_932_896)  # 0001-01-01 to 9999-12-31
-    era, day_of_era = np.divmod(np.where(usable, days, 0) + 719_468, 146_097)  # from 0000-03-01
-    year_of_era = (
-        day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096
-    ) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    march_based = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * march_based + 2) // 5 + 1
-    month = np.where(march_based < 10, march_based + 3, march_based - 9)
-    year = year_of_era + era * 400 + (month <= 2)
-    codes = np.full((len(days), 10), ord("-"), dtype=np.uint32)
-    digits = [(year, 1000), (year, 100), (year, 10), (year, 1), None]
-    digits += [(month, 10), (month, 1), None, (day, 10), (day, 1)]
-    for column, digit in enumerate(digits):
-        if digit is not None:
-            codes[:, column] = 48 + digit[0] // digit[1] % 10
-    text = codes.view("U10").ravel()
+    year, month, day = civil(np.where(usable, days, 0))
+    dash = constant("-", len(days))
+    parts = [fixed_digits(year, 4), dash, fixed_digits(month, 2), dash, fixed_digits(day, 2)]
+    text = join_columns(parts).astype(np.uint32).view("U10").ravel()
     if not usable.all():
         other = np.datetime_as_string(days[~usable].astype("datetime64[D]"), unit="D")
         text = text.astype(np.result_type(text.dtype, other.dtype))

@@ -1,0 +1,185 @@
+"""Numbers and dates as text for whole columns, without a Python call per value.
+
+Each value becomes one row of a byte matrix whose columns each have one job
+(a sign, a digit, a separator); a row leaves a column NUL where it has
+nothing to say there, such as a leading zero. The text never contains NUL, so
+the non-NUL bytes in row order are exactly the data of an Arrow string array
+(`pack`). Money, CSV numbers, CSV dates and trigger evidence are built this
+way: hundreds of thousands of values take milliseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+NUL = 0
+ZERO = ord("0")
+_POWERS = 10 ** np.arange(19, dtype=np.int64)  # every int64 has at most 19 digits
+
+
+def pack(data: np.ndarray) -> pa.LargeStringArray:
+    """The rows of a uint8 matrix as strings, NUL bytes left out.
+
+    >>> pack(np.array([[0, 49, 50], [51, 0, 0]], dtype=np.uint8)).to_pylist()
+    ['12', '3']
+    """
+    kept = data != NUL
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(kept, axis=1), out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(
+        len(data), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data[kept]))
+    )
+
+
+def digits(numbers: np.ndarray, places: int | None = None) -> np.ndarray:
+    """Decimal digits of non-negative integers, right-aligned, leading zeros as NUL.
+
+    The last digit is always kept, so 0 is '0'. `places` defaults to the
+    widest number.
+
+    >>> pack(digits(np.array([7, 0, 1234]))).to_pylist()
+    ['7', '0', '1234']
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if places is None:
+        places = len(str(int(numbers.max(initial=0))))
+    out = _digit_rows(numbers, places)
+    width = np.maximum(np.searchsorted(_POWERS, numbers, side="right"), 1)
+    out[np.arange(places)[:, None] < places - width] = NUL
+    return out.T
+
+
+def fixed_digits(numbers: np.ndarray, places: int) -> np.ndarray:
+    """Exactly `places` decimal digits of each number, zero-padded on the left (`%02d`)."""
+    return _digit_rows(np.asarray(numbers, dtype=np.int64), places).T
+
+
+def _digit_rows(numbers: np.ndarray, places: int) -> np.ndarray:
+    """Digit characters, one row per place (most significant first), one column per number."""
+    out = np.empty((places, len(numbers)), dtype=np.uint8)
+    rest = numbers
+    for place in range(places):
+        rest, digit = np.divmod(rest, 10)
+        out[places - 1 - place] = digit
+    out += ZERO
+    return out
+
+
+def constant(text: str, rows: int) -> np.ndarray:
+    """The UTF-8 bytes of `text` as columns repeated on every row."""
+    return np.broadcast_to(np.frombuffer(text.encode(), np.uint8), (rows, len(text.encode())))
+
+
+def either(choose: np.ndarray, when_true: str, when_false: str) -> np.ndarray:
+    """Per row the bytes of one text or the other, NUL-padded on the left to one width."""
+    encoded = [text.encode() for text in (when_false, when_true)]
+    width = max(map(len, encoded))
+    padded = [np.frombuffer(text.rjust(width, b"\0"), np.uint8) for text in encoded]
+    return np.where(np.asarray(choose)[:, None], padded[1], padded[0]).astype(np.uint8)
+
+
+def civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of day numbers since 1970-01-01, proleptic Gregorian.
+
+    Howard Hinnant's `civil_from_days`, in integer arithmetic over arrays.
+
+    >>> [int(part[0]) for part in civil(np.array([20_393]))]
+    [2025, 11, 1]
+    """
+    era, day_of_era = np.divmod(np.asarray(days, dtype=np.int64) + 719_468, 146_097)
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    march_based = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * march_based + 2) // 5 + 1
+    month = np.where(march_based < 10, march_based + 3, march_based - 9)
+    return year_of_era + era * 400 + (month <= 2), month, day
+
+
+def join_columns(parts: list[np.ndarray]) -> np.ndarray:
+    """Side by side, the byte columns of several parts (each rows x width)."""
+    joined = np.concatenate([np.asarray(part, dtype=np.uint8) for part in parts], axis=1)
+    return np.ascontiguousarray(joined)
+
+
+def datetimes(
+    values: np.ndarray, *, time_separator: str | None = None, day_first: bool = False
+) -> tuple[pa.LargeStringArray, np.ndarray]:
+    """'2025-03-02' (or '02.03.2025' with `day_first`), with ' 14:05:09' after the separator.
+
+    `values` is a datetime64 array (s, ms, us or ns); the time is cut to whole
+    seconds as strftime does. Returns the text and a mask of the rows it could
+    not write: NaT, and years outside 1000-9999, whose spelling varies.
+    """
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[np.datetime_data(values.dtype)[0]]
+    ticks = values.view(np.int64)
+    missing = np.isnat(values)
+    days, second = np.divmod(np.where(missing, 0, ticks) // per_second, 86_400)
+    year, month, day = civil(days)
+    rows = len(values)
+    date = [fixed_digits(year, 4), constant("-", rows), fixed_digits(month, 2)]
+    date += [constant("-", rows), fixed_digits(day, 2)]
+    if day_first:
+        dot = constant(".", rows)
+        date = [date[4], dot, date[2], dot, date[0]]
+    if time_separator is not None:
+        colon = constant(":", rows)
+        date += [constant(time_separator, rows), fixed_digits(second // 3600, 2), colon]
+        date += [fixed_digits(second // 60 % 60, 2), colon, fixed_digits(second % 60, 2)]
+    return pack(join_columns(date)), missing | (year < 1000) | (year > 9999)
+
+
+def contiguous(text: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
+    """One large_string array, whatever Arrow handed back (chunked, or plain string)."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
+    return text.cast(pa.large_string()) if text.type != pa.large_string() else text
+
+
+def buffers(text: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, data bytes) of an Arrow large_string array, without copying data."""
+    text = contiguous(text)
+    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
+
+
+def first_bytes(text: pa.LargeStringArray) -> np.ndarray:
+    """The first byte of each string; NUL for empty strings and nulls."""
+    text = contiguous(text)
+    offsets, data = buffers(text)
+    filled = offsets[1:] > offsets[:-1]
+    if text.null_count:
+        filled &= text.is_valid().to_numpy(zero_copy_only=False)
+    first = np.zeros(len(text), dtype=np.uint8)
+    first[filled] = data[offsets[:-1][filled]]
+    return first
+
+
+def wrap(text: pa.LargeStringArray, rows: np.ndarray, char: str) -> pa.LargeStringArray:
+    """`text` with `char` (one byte) before and after each string where `rows` holds.
+
+    Nulls become empty strings.
+    """
+    text = contiguous(text)
+    offsets, data = buffers(text)
+    chosen = np.flatnonzero(rows)
+    edges = np.sort(np.concatenate([offsets[chosen], offsets[chosen + 1]]))
+    shift = np.zeros(len(text) + 1, dtype=np.int64)
+    np.cumsum(np.asarray(rows, dtype=np.int64) * 2, out=shift[1:])
+    return pa.LargeStringArray.from_buffers(
+        len(text), pa.py_buffer(offsets + shift), pa.py_buffer(np.insert(data, edges, ord(char)))
+    )
+
+
+def joined(text: pa.LargeStringArray) -> memoryview:
+    """All strings back to back (nulls as nothing), straight from the data buffer."""
+    text = contiguous(text)
+    offsets = np.frombuffer(text.buffers()[1], np.int64)
+    data = text.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[offsets[text.offset] : offsets[text.offset + len(text)]]
