@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 
 from winback_cli.atomic import write_atomic
 from winback_cli.textbytes import (
-    NUL,
     ZERO,
     datetimes,
+    digit_count,
     digits,
     either,
     first_bytes,
@@ -65,9 +65,16 @@ def to_csv(df: pd.DataFrame, *, style: CsvStyle = "standard", bom: bool = False)
     if not (df.shape[1] and len(df)):
         return start.decode()
     fields = [csv_field(normalise_column(df.iloc[:, i]), style) for i in range(df.shape[1])]
+    # The header rides in front of the first field and the terminators behind the last,
+    # so the joined lines are the whole text, decoded straight from Arrow's buffer.
+    offsets = np.full(len(df) + 1, len(start), dtype=np.int64)
+    offsets[0] = 0
+    header_first = pa.LargeStringArray.from_buffers(
+        len(df), pa.py_buffer(offsets), pa.py_buffer(start)
+    )
+    fields[0] = pc.binary_join_element_wise(header_first, fields[0], _text(""))
     fields[-1] = pc.binary_join_element_wise(fields[-1], _text(terminator), _text(""))
-    lines = pc.binary_join_element_wise(*fields, _text(delimiter))
-    return (start + joined(lines)).decode()
+    return str(joined(pc.binary_join_element_wise(*fields, _text(delimiter))), "utf-8")
 
 
 def to_json(df: pd.DataFrame) -> str:
@@ -243,12 +250,20 @@ def _format_floats(values: np.ndarray, decimal: str) -> pa.Array:
     kept = np.where(exact, values, 0.0)
     # Round half away from zero, as people (and Excel) do; np.rint would round half to even.
     magnitude = np.floor(np.abs(kept) * _SCALE + 0.5).astype(np.int64)
-    whole, fraction = np.divmod(magnitude, _SCALE)
+    whole = magnitude // _SCALE
+    fraction = (magnitude - whole * _SCALE).astype(np.uint32)
     decimals = fixed_digits(fraction, 6)
-    shown = np.logical_or.accumulate(decimals[:, ::-1] != ZERO, axis=1)[:, ::-1]  # no trailing 0
-    sign = either((kept < 0) & (magnitude > 0), "-", "")
-    point = either(shown[:, 0], decimal, "")
-    text = pack(join_columns([sign, digits(whole), point, np.where(shown, decimals, NUL)]))
+    shown = [decimals[:, 5] != ZERO]  # a decimal is shown if it or one after it is not 0
+    for j in reversed(range(5)):
+        shown.insert(0, shown[0] | (decimals[:, j] != ZERO))
+    for j in range(6):
+        np.multiply(decimals[:, j], shown[j], out=decimals[:, j])
+    negative = (kept < 0) & (magnitude > 0)
+    parts = [either(negative, "-", ""), digits(whole), either(shown[0], decimal, ""), decimals]
+    lengths = digit_count(whole) + negative
+    for flag in (shown[0], *shown):  # the point, then each decimal
+        lengths += flag
+    text = pack(join_columns(parts), lengths)
     if exact.all():
         return text
     # Rare: huge values and infinities, formatted one by one.

@@ -297,10 +297,22 @@ def _fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
-    """Most valuable first; ties by customer id so output is stable."""
-    return table.sort_values(
-        ["value_score", "customer_id"], ascending=[False, True], kind="stable"
-    ).reset_index(drop=True)
+    """Most valuable first; ties by customer id so output is stable.
+
+    Arrow sorts (stably, missing scores last, ids by code point) as pandas
+    would, in a fraction of the time.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.table(
+        {
+            "score": pa.array(table["value_score"], from_pandas=True),
+            "id": pa.array(table["customer_id"], from_pandas=True),
+        }
+    )
+    order = pc.sort_indices(keys, sort_keys=[("score", "descending"), ("id", "ascending")])
+    return table.take(order.to_numpy()).reset_index(drop=True)
 
 
 def _coverage_notes(ids: pd.Index, customers: Customers) -> list[str]:

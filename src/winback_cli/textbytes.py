@@ -15,18 +15,20 @@ import pyarrow as pa
 
 NUL = 0
 ZERO = ord("0")
-_POWERS = 10 ** np.arange(19, dtype=np.int64)  # every int64 has at most 19 digits
+_TEN = np.uint32(10)
 
 
-def pack(data: np.ndarray) -> pa.LargeStringArray:
+def pack(data: np.ndarray, lengths: np.ndarray | None = None) -> pa.LargeStringArray:
     """The rows of a uint8 matrix as strings, NUL bytes left out.
+
+    `lengths`, each row's count of other bytes, saves counting them when known.
 
     >>> pack(np.array([[0, 49, 50], [51, 0, 0]], dtype=np.uint8)).to_pylist()
     ['12', '3']
     """
     kept = data != NUL
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(kept, axis=1), out=offsets[1:])
+    np.cumsum(np.count_nonzero(kept, axis=1) if lengths is None else lengths, out=offsets[1:])
     return pa.LargeStringArray.from_buffers(
         len(data), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data[kept]))
     )
@@ -44,10 +46,20 @@ def digits(numbers: np.ndarray, places: int | None = None) -> np.ndarray:
     numbers = np.asarray(numbers, dtype=np.int64)
     if places is None:
         places = len(str(int(numbers.max(initial=0))))
-    out = _digit_rows(numbers, places)
-    width = np.maximum(np.searchsorted(_POWERS, numbers, side="right"), 1)
-    out[np.arange(places)[:, None] < places - width] = NUL
-    return out.T
+    rows = _digit_rows(numbers, places)
+    for row in range(places - 1):  # a leading zero becomes NUL: multiplied by False
+        np.multiply(rows[row], numbers >= 10 ** (places - 1 - row), out=rows[row])
+    return rows.T
+
+
+def digit_count(numbers: np.ndarray) -> np.ndarray:
+    """How many decimal digits each non-negative integer has (0 has one)."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    count = np.ones(len(numbers), dtype=np.int64)
+    top = int(numbers.max(initial=0))
+    for place in range(1, len(str(top))):
+        count += numbers >= 10**place
+    return count
 
 
 def fixed_digits(numbers: np.ndarray, places: int) -> np.ndarray:
@@ -56,13 +68,24 @@ def fixed_digits(numbers: np.ndarray, places: int) -> np.ndarray:
 
 
 def _digit_rows(numbers: np.ndarray, places: int) -> np.ndarray:
-    """Digit characters, one row per place (most significant first), one column per number."""
+    """Digit characters, one row per place (most significant first), one column per number.
+
+    Nine digits at a time in uint32, whose division by a constant numpy does
+    with multiplications: ten times faster than int64 `divmod`.
+    """
     out = np.empty((places, len(numbers)), dtype=np.uint8)
-    rest = numbers
+    if places > 9:
+        high = numbers // 10**9
+        out[:-9] = _digit_rows(high, places - 9)
+        numbers = numbers - high * 10**9
+        places = 9
+    rest = numbers.astype(np.uint32)
+    quotient, scratch = np.empty_like(rest), np.empty_like(rest)
     for place in range(places):
-        rest, digit = np.divmod(rest, 10)
-        out[places - 1 - place] = digit
-    out += ZERO
+        np.floor_divide(rest, _TEN, out=quotient)
+        np.subtract(rest, np.multiply(quotient, _TEN, out=scratch), out=scratch)
+        np.add(scratch, ZERO, out=out[len(out) - 1 - place], casting="unsafe")
+        rest, quotient = quotient, rest
     return out
 
 

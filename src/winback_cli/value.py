@@ -42,13 +42,17 @@ def abc_segments(values: pd.Series, shares: dict[str, float]) -> pd.Series:
     rest = chr(ord(names[-1]) + 1) if len(names[-1]) == 1 and names[-1].isalpha() else "rest"
     positive = values.clip(lower=0).fillna(0)
     total = positive.sum()
-    order = positive.sort_values(ascending=False, kind="stable")
-    before = (order.cumsum() - order) / total if total > 0 else order * 0 + 1
+    positive = positive.to_numpy(dtype=float)
+    order = np.argsort(-positive, kind="stable")  # largest first, ties in their order
+    ordered = positive[order]
+    before = (np.cumsum(ordered) - ordered) / total if total > 0 else ordered * 0 + 1
     limits = np.cumsum([shares[name] for name in names])
-    position = np.searchsorted(limits, before.to_numpy() + 1e-12, side="left")
+    position = np.searchsorted(limits, before + 1e-12, side="left")
     labels = np.array([*names, rest], dtype=object)[np.minimum(position, len(names))]
-    labels[(order <= 0).to_numpy()] = rest
-    return pd.Series(labels, index=order.index).reindex(values.index).astype("str")
+    labels[ordered <= 0] = rest
+    segments = np.empty(len(labels), dtype=object)
+    segments[order] = labels
+    return pd.Series(segments, index=values.index, dtype="str")
 
 
 def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Series:
@@ -68,12 +72,31 @@ def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Se
         if name == "strategic":
             component = table.get("strategic", pd.Series(False, index=table.index)).astype(float)
         else:
-            component = table[name].astype(float).rank(pct=True, method="average")
+            component = _percentile_ranks(table[name].astype(float))
         parts.append(component.fillna(0) * weight)
         weights.append(weight)
     if not weights:
         return pd.Series(0.0, index=table.index)
     return (sum(parts) / sum(weights) * 100).round(1)
+
+
+def _percentile_ranks(values: pd.Series) -> pd.Series:
+    """`values.rank(pct=True, method="average")`, with numpy's sort: same floats, faster.
+
+    >>> _percentile_ranks(pd.Series([3.0, 1.0, 3.0, np.nan])).tolist()
+    [0.8333333333333334, 0.3333333333333333, 0.8333333333333334, nan]
+    """
+    numbers = values.to_numpy(dtype=float)
+    ranks = np.full(len(numbers), np.nan)
+    known = np.flatnonzero(~np.isnan(numbers))
+    order = np.argsort(numbers[known], kind="stable")
+    ordered = numbers[known][order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each tie starts
+    last = np.r_[first[1:], len(ordered)] - 1
+    tie = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(ordered)]))
+    average = (first + last)[tie] / 2 + 1  # positions first..last hold ranks first+1..last+1
+    ranks[known[order]] = average / len(known)
+    return pd.Series(ranks, index=values.index)
 
 
 def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Series, pd.Series]:
