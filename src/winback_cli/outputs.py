@@ -43,6 +43,7 @@ Kind = Literal["text", "int", "float", "bool", "date"]
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_JSON_SPECIAL = bytes(range(32)) + b'"\\'  # what json.dumps escapes in a string
 _TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode(), np.uint8)
 _SCALE = 1_000_000  # six decimals
 _EXACT_LIMIT = 9e12  # |x| * _SCALE still fits in int64
@@ -85,13 +86,16 @@ def to_json(df: pd.DataFrame) -> str:
     """
     if not len(df):
         return "[]\n"
-    rows = _json_objects(df, indent="    ", separator=",\n", start="  {\n", end="\n  }")
-    return "[\n" + ",\n".join(rows) + "\n]\n"
+    layout = {"indent": "    ", "separator": ",\n", "start": "  {\n", "end": "\n  }"}
+    return _json_text(df, before="[\n", between=",\n", after="\n]\n", **layout)
 
 
 def to_jsonl(df: pd.DataFrame) -> str:
     """JSON Lines: one object per row (as `json.dumps` lays it out), each ending in a newline."""
-    return "".join(row + "\n" for row in _json_objects(df, separator=", ", start="{", end="}"))
+    if not len(df):
+        return ""
+    layout = {"separator": ", ", "start": "{", "end": "}"}
+    return _json_text(df, before="", between="\n", after="\n", **layout)
 
 
 def write_text_output(
@@ -285,22 +289,39 @@ def _odd_float(value: float, decimal: str) -> str | None:
 # --- JSON -------------------------------------------------------------------
 
 
-def _json_objects(
-    df: pd.DataFrame, *, separator: str, start: str, end: str, indent: str = ""
-) -> list[str]:
-    """Each row as one JSON object text, laid out exactly as `json.dumps` would."""
+def _json_text(
+    df: pd.DataFrame,
+    *,
+    before: str,
+    between: str,
+    after: str,
+    separator: str,
+    start: str,
+    end: str,
+    indent: str = "",
+) -> str:
+    """Rows as JSON objects laid out exactly as `json.dumps` would, `between` them.
+
+    One Arrow join per table: the keys, separators and brackets are constant
+    parts between the columns' cells, decoded straight from Arrow's buffer.
+    """
     if df.shape[1] == 0:
-        return [start[: start.index("{")] + "{}"] * len(df)
-    members = [
-        pc.binary_join_element_wise(
-            _text(f"{indent}{encode_basestring(str(name))}: "),
-            _json_cells(normalise_column(df.iloc[:, i])),
-            _text(""),
-        )
-        for i, name in enumerate(df.columns)
-    ]
-    rows = pc.binary_join_element_wise(*members, _text(separator))
-    return pc.binary_join_element_wise(_text(start), rows, _text(end), _text("")).to_pylist()
+        empty = start[: start.index("{")] + "{}"
+        return before + between.join([empty] * len(df)) + after
+    rows = len(df)
+    opening = pa.concat_arrays(
+        [pa.array([before + start], pa.large_string()), pa.repeat(_text(start), rows - 1)]
+    )
+    closing = pa.concat_arrays(
+        [pa.repeat(_text(end + between), rows - 1), pa.array([end + after], pa.large_string())]
+    )
+    parts: list = [opening]
+    for i, name in enumerate(df.columns):
+        key = f"{separator if i else ''}{indent}{encode_basestring(str(name))}: "
+        # A repeated array, not a scalar: Arrow joins arrays several times faster.
+        parts += [pa.repeat(_text(key), rows), _json_cells(normalise_column(df.iloc[:, i]))]
+    text = pc.binary_join_element_wise(*parts, closing, _text(""))
+    return str(joined(text), "utf-8")
 
 
 def _json_cells(series: pd.Series) -> pa.Array:
@@ -311,9 +332,7 @@ def _json_cells(series: pd.Series) -> pa.Array:
     elif kind == "bool":
         text = pc.if_else(pa.array(series, type=pa.bool_()), _text("true"), _text("false"))
     elif kind == "float":
-        values = series.to_numpy("float64", na_value=np.nan)
-        text = pa.array(list(map(float.__repr__, values.tolist())), pa.large_string())
-        text = pc.if_else(pa.array(np.isfinite(values)), text, pa.scalar(None, pa.large_string()))
+        text = _float_reprs(series.to_numpy("float64", na_value=np.nan))
     elif kind == "date":
         text = _json_strings(_format_dates(series, "T"))
     else:
@@ -321,10 +340,39 @@ def _json_cells(series: pd.Series) -> pa.Array:
     return pc.fill_null(text.cast(pa.large_string()), _text("null"))
 
 
+def _float_reprs(values: np.ndarray) -> pa.Array:
+    """`repr(value)` of each float, null for NaN and ±inf.
+
+    Between 1e-4 and 4e9, a value that is the nearest float to a decimal with at
+    most six places has that decimal as its shortest repr, so the CSV formatter
+    writes it (plus '.0' when whole). Other values go through `repr`, once per
+    distinct bit pattern.
+    """
+    size = np.abs(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        millionths = np.floor(size * _SCALE + 0.5)
+        plain = (size >= 1e-4) & (size < 4e9) & (millionths / _SCALE == size)
+        whole = pa.array(plain & (millionths % _SCALE == 0))
+    text = _format_floats(np.where(plain, values, 0.0), ".")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, _text(".0"), _text("")), text)
+    other = np.flatnonzero(~plain & np.isfinite(values))
+    if len(other):
+        codes, distinct = pd.factorize(values[other].view(np.int64))
+        spelled = pa.array([repr(v) for v in distinct.view(np.float64).tolist()], pa.large_string())
+        position = np.arange(len(values))
+        position[other] = len(values) + np.arange(len(other))
+        text = pa.concat_arrays([text, spelled.take(codes)]).take(position)
+    missing = pa.scalar(None, pa.large_string())
+    return pc.if_else(pa.array(np.isfinite(values)), text, missing)
+
+
 def _json_strings(text: pa.Array) -> pa.Array:
     """Quote strings for JSON; only the few with quotes, backslashes or controls are escaped."""
     quote = _text('"')
     encoded = pc.binary_join_element_wise(quote, text, quote, _text(""))
+    everything = bytes(joined(text))
+    if len(everything.translate(None, _JSON_SPECIAL)) == len(everything):
+        return encoded  # the usual case, seen in one pass over the bytes
     special = np.flatnonzero(pc.fill_null(pc.match_substring_regex(text, r'[\x00-\x1f"\\]'), False))
     if not len(special):
         return encoded
