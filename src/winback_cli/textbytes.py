@@ -11,10 +11,14 @@ way: hundreds of thousands of values take milliseconds.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 NUL = 0
 ZERO = ord("0")
+_MILLION = 1_000_000  # six decimals
+_EXACT_LIMIT = 9e12  # |x| * _MILLION still fits in int64
 _TEN = np.uint32(10)
 
 
@@ -121,6 +125,10 @@ def civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return year_of_era + era * 400 + (month <= 2), month, day
 
 
+def _large(value: str | None) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
 def join_columns(parts: list[np.ndarray]) -> np.ndarray:
     """Side by side, the byte columns of several parts (each rows x width)."""
     joined = np.concatenate([np.asarray(part, dtype=np.uint8) for part in parts], axis=1)
@@ -206,3 +214,72 @@ def joined(text: pa.LargeStringArray) -> memoryview:
     if data is None:
         return memoryview(b"")
     return memoryview(data)[offsets[text.offset] : offsets[text.offset + len(text)]]
+
+
+def plain_decimals(values: np.ndarray, decimal: str) -> pa.Array:
+    """Plain decimal text with at most 6 decimals and no exponent; null for NaN.
+
+    Half away from zero, as people (and Excel) round. Huge values and
+    infinities, rare, are spelled one by one.
+    """
+    finite = np.isfinite(values)
+    exact = finite & (np.abs(values) < _EXACT_LIMIT)
+    kept = np.where(exact, values, 0.0)
+    # Round half away from zero, as people (and Excel) do; np.rint would round half to even.
+    magnitude = np.floor(np.abs(kept) * _MILLION + 0.5).astype(np.int64)
+    whole = magnitude // _MILLION
+    fraction = (magnitude - whole * _MILLION).astype(np.uint32)
+    decimals = fixed_digits(fraction, 6)
+    shown = [decimals[:, 5] != ZERO]  # a decimal is shown if it or one after it is not 0
+    for j in reversed(range(5)):
+        shown.insert(0, shown[0] | (decimals[:, j] != ZERO))
+    for j in range(6):
+        np.multiply(decimals[:, j], shown[j], out=decimals[:, j])
+    negative = (kept < 0) & (magnitude > 0)
+    parts = [either(negative, "-", ""), digits(whole), either(shown[0], decimal, ""), decimals]
+    lengths = digit_count(whole) + negative
+    for flag in (shown[0], *shown):  # the point, then each decimal
+        lengths += flag
+    text = pack(join_columns(parts), lengths)
+    if exact.all():
+        return text
+    # Rare: huge values and infinities, formatted one by one.
+    odd = np.flatnonzero(~exact)
+    fixed = [_huge_or_infinite(values[i], decimal) for i in odd]
+    position = np.arange(len(values))
+    position[odd] = len(values) + np.arange(len(odd))
+    return pa.concat_arrays([text, pa.array(fixed, pa.large_string())]).take(position)
+
+
+def _huge_or_infinite(value: float, decimal: str) -> str | None:
+    if np.isnan(value):
+        return None
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return np.format_float_positional(value, precision=6, trim="-").replace(".", decimal)
+
+
+def float_reprs(values: np.ndarray) -> pa.Array:
+    """`repr(value)` of each float, null for NaN and ±inf.
+
+    Between 1e-4 and 4e9, a value that is the nearest float to a decimal with at
+    most six places has that decimal as its shortest repr, so the CSV formatter
+    writes it (plus '.0' when whole). Other values go through `repr`, once per
+    distinct bit pattern.
+    """
+    size = np.abs(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        millionths = np.floor(size * _MILLION + 0.5)
+        plain = (size >= 1e-4) & (size < 4e9) & (millionths / _MILLION == size)
+        whole = pa.array(plain & (millionths % _MILLION == 0))
+    text = plain_decimals(np.where(plain, values, 0.0), ".")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
+    other = np.flatnonzero(~plain & np.isfinite(values))
+    if len(other):
+        codes, distinct = pd.factorize(values[other].view(np.int64))
+        spelled = pa.array([repr(v) for v in distinct.view(np.float64).tolist()], pa.large_string())
+        position = np.arange(len(values))
+        position[other] = len(values) + np.arange(len(other))
+        text = pa.concat_arrays([text, spelled.take(codes)]).take(position)
+    missing = pa.scalar(None, pa.large_string())
+    return pc.if_else(pa.array(np.isfinite(values)), text, missing)
