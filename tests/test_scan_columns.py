@@ -29,7 +29,7 @@ def evaluation(fired: dict[str, list[bool]], evidence: dict[str, list[str]]) -> 
 def test_fired_triggers_are_named_and_explained_in_rules_order():
     result = evaluation(
         {"gone": [True, False, True, False], "less": [True, True, False, False]},
-        {"gone": ["last order 1", "", "last order 3", ""], "less": ["a | b", "x", "", ""]},
+        {"gone": ["last order 1", "", "last order 3", ""], "less": ["a | b", "x", "", "stale"]},
     )
     names, evidence = _fired_texts(result, pd.RangeIndex(4))
     assert names.tolist() == ["gone; less", "less", "gone", ""]

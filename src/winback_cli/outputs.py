@@ -178,7 +178,13 @@ def naive_dates(series: pd.Series) -> pd.Series:
 
 
 def has_time(dates: pd.Series) -> bool:
-    return bool((dates.dropna() != dates.dropna().dt.normalize()).any())
+    """Whether some date in the column is not at midnight."""
+    values = dates.to_numpy()
+    if values.dtype.kind != "M" or dates.dt.tz is not None:
+        return bool((dates.dropna() != dates.dropna().dt.normalize()).any())
+    per_day = np.timedelta64(1, "D").astype(values.dtype.str.replace("M8", "m8")).astype(np.int64)
+    ticks = values.view(np.int64)[~np.isnat(values)]
+    return bool((ticks % per_day).any())
 
 
 # --- CSV --------------------------------------------------------------------

@@ -266,34 +266,40 @@ def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFr
 def _fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
     """`triggers` ('a; b') and `evidence` ('a: … | b: …') of the triggers that fired, in order.
 
-    Joined with Arrow: a trigger that did not fire is null and skipped. Each row
-    starts with an empty part, cut off again with the separator it brought,
-    because Arrow drops rows whose parts are all null (pyarrow 26).
+    One Arrow join per column: before each trigger's evidence goes its label,
+    '' where it did not fire, 'a: ' where it is the row's first, ' | b: '
+    after an earlier one; its evidence is '' where it did not fire.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def text(value: str | None) -> pa.Scalar:
-        return pa.scalar(value, pa.large_string())
+    from winback_cli.textbytes import buffers, contiguous
 
+    rows = len(index)
+    if not len(evaluation.fired.columns):
+        empty = pd.Series("", index=index, dtype="str")
+        return empty, empty.copy()
+    earlier = np.zeros(rows, dtype=bool)
     names, evidence = [], []
     for trigger_id in evaluation.fired.columns:
-        quiet = pa.array(~evaluation.fired[trigger_id].to_numpy(dtype=bool))
-        said = pa.array(evaluation.evidence[trigger_id], pa.large_string(), from_pandas=True)
-        said = pc.binary_join_element_wise(text(f"{trigger_id}: "), said, text(""))
-        names.append(pc.if_else(quiet, text(None), text(trigger_id)))
-        evidence.append(pc.if_else(quiet, text(None), said))
-    columns = []
-    for parts, separator in ((names, "; "), (evidence, " | ")):
-        if not parts:
-            columns.append(pd.Series("", index=index, dtype="str"))
-            continue
-        joined = pc.binary_join_element_wise(
-            text(""), *parts, text(separator), null_handling="skip"
+        hit = evaluation.fired[trigger_id].to_numpy(dtype=bool)
+        label = np.where(hit, np.where(earlier, 2, 1), 0)
+        names.append(pa.array(["", trigger_id, f"; {trigger_id}"], pa.large_string()).take(label))
+        evidence.append(
+            pa.array(["", f"{trigger_id}: ", f" | {trigger_id}: "], pa.large_string()).take(label)
         )
-        joined = pc.utf8_slice_codeunits(joined, len(separator))
-        columns.append(pd.Series(joined, index=index, dtype="str"))
-    return columns[0], columns[1]
+        said = contiguous(pa.array(evaluation.evidence[trigger_id], from_pandas=True))
+        offsets, _ = buffers(said)
+        stray = ~hit & (np.diff(offsets) > 0)  # text where it did not fire: not shown
+        if said.null_count or stray.any():
+            said = pc.if_else(pa.array(hit), pc.fill_null(said, ""), "")
+        evidence.append(said)
+        earlier |= hit
+    empty = pa.scalar("", pa.large_string())
+    return tuple(
+        pd.Series(pc.binary_join_element_wise(*parts, empty), index=index, dtype="str")
+        for parts in (names, evidence)
+    )
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:

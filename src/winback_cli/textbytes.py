@@ -191,19 +191,10 @@ def first_bytes(text: pa.LargeStringArray) -> np.ndarray:
 
 
 def wrap(text: pa.LargeStringArray, rows: np.ndarray, char: str) -> pa.LargeStringArray:
-    """`text` with `char` (one byte) before and after each string where `rows` holds.
-
-    Nulls become empty strings.
-    """
-    text = contiguous(text)
-    offsets, data = buffers(text)
-    chosen = np.flatnonzero(rows)
-    edges = np.sort(np.concatenate([offsets[chosen], offsets[chosen + 1]]))
-    shift = np.zeros(len(text) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(rows, dtype=np.int64) * 2, out=shift[1:])
-    return pa.LargeStringArray.from_buffers(
-        len(text), pa.py_buffer(offsets + shift), pa.py_buffer(np.insert(data, edges, ord(char)))
-    )
+    """`text` with `char` before and after each string where `rows` holds; nulls become ''."""
+    text = pc.fill_null(contiguous(text), _large(""))
+    mark = pa.array(["", char], pa.large_string()).take(np.asarray(rows, dtype=np.int8))
+    return pc.binary_join_element_wise(mark, text, mark, _large(""))
 
 
 def joined(text: pa.LargeStringArray) -> memoryview:
