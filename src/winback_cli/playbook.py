@@ -20,7 +20,7 @@ import pandas as pd
 
 from winback_cli.errors import RulesError
 from winback_cli.money import money_formatter
-from winback_cli.reasons import REASON_COLUMNS, apply_not_worth, assign_reasons
+from winback_cli.reasons import REASON_COLUMNS, apply_not_worth, assign_reasons, fired_trigger
 from winback_cli.rules import Rules
 from winback_cli.value import basis_values
 from winback_cli.vocab import fold
@@ -57,7 +57,7 @@ def offer_label(offer, money) -> str:
     }[offer.kind]
 
 
-def _matches(when, table: pd.DataFrame, basis: pd.Series, fired: pd.Series) -> pd.Series:
+def _matches(when, table: pd.DataFrame, basis: pd.Series) -> np.ndarray:
     mask = pd.Series(True, index=table.index)
     if when.status:
         mask &= table["status"].isin(when.status)
@@ -66,13 +66,12 @@ def _matches(when, table: pd.DataFrame, basis: pd.Series, fired: pd.Series) -> p
     if when.reason:
         mask &= table["reason"].isin(when.reason)
     if when.trigger:
-        wanted = set(when.trigger)
-        mask &= fired.map(lambda ids: not wanted.isdisjoint(ids))
+        mask &= np.logical_or.reduce([fired_trigger(table["triggers"], t) for t in when.trigger])
     if when.strategic is not None:
         mask &= table["strategic"].fillna(False).astype(bool) == when.strategic
     if when.min_value is not None:
         mask &= basis >= when.min_value
-    return mask
+    return mask.to_numpy(dtype=bool)
 
 
 def _check_triggers(rules: Rules) -> None:
@@ -123,63 +122,94 @@ def assign_measures(
     """The measure columns for every row of a table that already has `reason`."""
     _check_triggers(rules)
     index = table.index
-    basis = basis_values(table, rules.value)
-    fired = table["triggers"].fillna("").astype("str").str.split("; ", regex=False)
-    chosen = pd.Series("default", index=index, dtype=object)
-    open_ = pd.Series(True, index=index)
-    for rule in rules.playbook.rules:
-        take = open_ & _matches(rule.when, table, basis, fired)
-        chosen[take] = rule.id
-        open_ &= ~take
     measures = rules.playbook.measures()
+    chosen = _choose(table, rules)  # position in `measures` per row
     money = money_formatter(rules.locale, rules.currency)
 
-    def field(get) -> pd.Series:
-        return chosen.map({key: get(m) for key, m in measures.items()})
+    def field(get, dtype=object) -> np.ndarray:
+        return np.array([get(m) for m in measures.values()], dtype=dtype)[chosen]
 
-    channel = field(lambda m: m.channel)
-    if rules.contact.respect_preferred_channel and "preferred_channel" in table:
-        preferred = normalise_channel(table["preferred_channel"].astype("str"))
-        allowed = chosen.map({k: {m.channel, *m.allow_channels} for k, m in measures.items()})
-        usable = [
-            p != "" and c != "none" and p in a
-            for p, c, a in zip(preferred, channel, allowed, strict=True)
-        ]
-        channel = channel.where(~np.array(usable, dtype=bool), preferred)
-    wait = field(lambda m: str(m.wait) if m.wait else "")
-    contact_from = pd.Series(pd.Timestamp(as_of).normalize(), index=index)
-    for text in set(wait) - {""}:
-        step = next(m.wait for m in measures.values() if m.wait and str(m.wait) == text)
-        contact_from[wait == text] = step.after(as_of).normalize()
-    worth = table["worth_winning_back"].fillna(False).astype(bool)
-    leaving = (table["status"] != "active") & worth
-    skipped = pd.Series("", index=index, dtype=object)
+    channel = _channels(table, rules, measures, chosen, field(lambda m: m.channel))
+    start = pd.Timestamp(as_of).normalize()
+    days = [m.wait.after(as_of).normalize() if m.wait else start for m in measures.values()]
+    contact_from = pd.DatetimeIndex(days).to_numpy("datetime64[s]")[chosen]
+    worth = table["worth_winning_back"].fillna(False).astype(bool).to_numpy()
+    names = np.array(list(measures), dtype=object)[chosen]
+    skipped = _skips(table, rules, last_contacts, today, worth, channel, names)
+    active = (table["status"] == "active").to_numpy() | ~worth | (skipped != "")
+
+    def blank(values: np.ndarray, empty, dtype=None) -> pd.Series:
+        values = values.copy()
+        values[active] = empty
+        return pd.Series(values, index=index, dtype=dtype or values.dtype)
+
+    return pd.DataFrame(
+        {
+            "measure": blank(names, ""),
+            "channel": blank(channel, "", "str"),
+            "offer": blank(field(lambda m: offer_label(m.offer, money)), "", "str"),
+            "owner": blank(field(lambda m: m.owner), "", "str"),
+            "cost": blank(field(lambda m: m.cost, float), 0.0),
+            "contact_from": blank(contact_from, np.datetime64("NaT")),
+            "skipped": pd.Series(skipped, index=index, dtype="str"),
+        },
+        index=index,
+    )
+
+
+def _choose(table: pd.DataFrame, rules: Rules) -> np.ndarray:
+    """Each row's measure as a position: the first playbook rule that matches, else default."""
+    basis = basis_values(table, rules.value)
+    chosen = np.full(len(table), len(rules.playbook.rules))
+    open_ = np.ones(len(table), dtype=bool)
+    for position, rule in enumerate(rules.playbook.rules):
+        take = open_ & _matches(rule.when, table, basis)
+        chosen[take] = position
+        open_ &= ~take
+    return chosen
+
+
+def _channels(table, rules: Rules, measures: dict, chosen, channel: np.ndarray) -> np.ndarray:
+    """The measure's channel, or the customer's preferred one where the measure allows it."""
+    if not (rules.contact.respect_preferred_channel and "preferred_channel" in table):
+        return channel
+    preferred = normalise_channel(table["preferred_channel"].astype("str")).to_numpy(object)
+    usable = np.zeros(len(table), dtype=bool)
+    for position, measure in enumerate(measures.values()):
+        rows = np.flatnonzero(chosen == position)
+        allowed = [measure.channel, *measure.allow_channels]
+        usable[rows] = np.isin(preferred[rows], allowed)
+    usable &= (preferred != "") & (channel != "none")
+    return np.where(usable, preferred, channel)
+
+
+def _skips(table, rules: Rules, last_contacts, today, worth, channel, chosen) -> np.ndarray:
+    """Why a leaving customer gets no measure; the first reason that applies, else ''."""
     capped = _last_contact_skips(table, rules, last_contacts, today or dt.date.today())
-    opted = table.get("opt_out", pd.Series(False, index=index)).fillna(False).astype(bool)
+    reason = table["decision_reason"].astype("str")
     steps = [
-        (opted, pd.Series("opted out of contact", index=index)),
-        (~worth, "not worth winning back (" + table["decision_reason"].astype("str") + ")"),
-        (channel == "none", "playbook measure '" + chosen + "': no contact"),
-        (capped != "", capped),
+        (_flag(table, "opt_out"), lambda rows: "opted out of contact"),
+        (
+            ~worth,
+            lambda rows: "not worth winning back (" + reason.iloc[rows].to_numpy(object) + ")",
+        ),
+        (channel == "none", lambda rows: "playbook measure '" + chosen[rows] + "': no contact"),
+        ((capped != "").to_numpy(), lambda rows: capped.iloc[rows].to_numpy(object)),
     ]
+    skipped = np.full(len(table), "", dtype=object)
+    open_ = (table["status"] != "active").to_numpy(copy=True)
     for mask, text in steps:
-        take = mask & (skipped == "") & (table["status"] != "active")
-        skipped[take] = text[take]
-    active = ~leaving | (skipped != "")
-    columns = {
-        "measure": chosen,
-        "channel": channel,
-        "offer": field(lambda m: offer_label(m.offer, money)),
-        "owner": field(lambda m: m.owner),
-        "cost": field(lambda m: m.cost).astype(float),
-        "contact_from": contact_from.astype("datetime64[s]"),
-    }
-    result = pd.DataFrame(columns, index=index)
-    result.loc[active, ["measure", "channel", "offer", "owner"]] = ""
-    result.loc[active, "cost"] = 0.0
-    result.loc[active, "contact_from"] = pd.NaT
-    result["skipped"] = skipped.astype("str")
-    return result
+        rows = np.flatnonzero(open_ & mask)
+        if len(rows):
+            skipped[rows] = text(rows)
+            open_[rows] = False
+    return skipped
+
+
+def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in table:
+        return np.zeros(len(table), dtype=bool)
+    return table[column].fillna(False).astype(bool).to_numpy()
 
 
 def plan(
@@ -194,8 +224,7 @@ def plan(
 ) -> tuple[pd.DataFrame, list[str]]:
     """The scan table with reasons and measures after `decision_reason`, and notes."""
     table = table.drop(columns=[c for c in PLAN_COLUMNS if c in table.columns])
-    aligned = signals.reindex(table["customer_id"].astype("str")).fillna("")
-    aligned.index = table.index
+    aligned = _align(signals, table["customer_id"].astype("str")).set_axis(table.index)
     reasons = assign_reasons(table, rules, aligned, feedback)
     table = apply_not_worth(table, reasons, rules)
     table = pd.concat([table, reasons], axis=1)
@@ -205,6 +234,20 @@ def plan(
     rest = [c for c in table.columns if c not in PLAN_COLUMNS]
     ordered = [*rest[:position], *PLAN_COLUMNS, *rest[position:]]
     return table[ordered], summary_notes(table, rules)
+
+
+def _align(signals: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """The signals row of each id, '' where there is none (`reindex`, with Arrow's hashing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if signals.empty:
+        return signals.reindex(ids).fillna("").reset_index(drop=True)
+    known = pa.array(signals.index.astype("str"), pa.large_string())
+    found = pc.index_in(pa.array(ids, pa.large_string(), from_pandas=True), value_set=known)
+    position = pc.fill_null(found, -1).to_numpy()
+    aligned = signals.iloc[np.maximum(position, 0)].reset_index(drop=True)
+    return aligned.mask(pd.Series(position < 0), "") if (position < 0).any() else aligned
 
 
 def summary_notes(table: pd.DataFrame, rules: Rules) -> list[str]:

@@ -164,11 +164,32 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
 
 
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
-    parts = evidence.fillna("").astype("str").str.split(" | ", regex=False)
+    """The text after `trigger_id: ` in a scan row's `evidence` ('a: … | b: …'), else ''."""
     prefix = trigger_id + ": "
-    return parts.map(
-        lambda items: next((p[len(prefix) :] for p in items if p.startswith(prefix)), "")
+    return (
+        evidence.fillna("")
+        .astype("str")
+        .map(
+            lambda text: next(
+                (part[len(prefix) :] for part in text.split(" | ") if part.startswith(prefix)), ""
+            )
+        )
     )
+
+
+def fired_trigger(triggers: pd.Series, trigger_id: str) -> np.ndarray:
+    """Rows whose `triggers` ('a; b') name `trigger_id`, without splitting every row.
+
+    Trigger ids hold neither ';' nor spaces, so '; id; ' is found in '; a; b; '
+    exactly when `id` is one of the names.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(triggers.fillna("").astype("str"), pa.large_string(), from_pandas=True)
+    separator, empty = pa.scalar("; ", pa.large_string()), pa.scalar("", pa.large_string())
+    padded = pc.binary_join_element_wise(separator, text, separator, empty)
+    return pc.match_substring(padded, f"; {trigger_id}; ").to_numpy(zero_copy_only=False)
 
 
 def assign_reasons(
@@ -179,47 +200,64 @@ def assign_reasons(
 ) -> pd.DataFrame:
     """`reason`, `reason_source` and `reason_evidence` for every row of the scan table.
 
-    Active customers get empty reasons: nobody asks why a customer stays.
+    Active customers get empty reasons: nobody asks why a customer stays. The
+    first source with a reason wins; its evidence text is made only for the
+    rows it wins.
     """
     index = table.index
-    reason = pd.Series("", index=index, dtype=object)
-    source = pd.Series("", index=index, dtype=object)
-    evidence = pd.Series("", index=index, dtype=object)
+    leaving = (table["status"] != "active").to_numpy()
+    decided = ~leaving
+    reason, source, evidence = (np.full(len(index), "", dtype=object) for _ in range(3))
+    for given, label, text in _reason_candidates(table, rules, signals, feedback):
+        rows = np.flatnonzero(~decided & (given != "").to_numpy(dtype=bool))
+        if len(rows):
+            reason[rows] = given.iloc[rows].to_numpy(object)
+            source[rows] = label
+            evidence[rows] = text(rows)
+            decided[rows] = True
+    reason[leaving & (reason == "")] = "unknown"
+    return pd.DataFrame(
+        {"reason": reason, "reason_source": source, "reason_evidence": evidence},
+        index=index,
+    ).astype("str")
+
+
+def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> list:
+    """(reason per row, source label, evidence of given rows), strongest source first."""
+    index = table.index
     ids = table["customer_id"].astype("str")
-    candidates: list[tuple[pd.Series, str, pd.Series]] = []
+    signals = signals.reindex(index)  # rows are picked by position below
+    candidates = []
     if feedback is not None and len(feedback):
-        given = ids.map(feedback["reason"]).fillna("")
-        note = ids.map(feedback["note"]).fillna("").astype("str")
-        when = ids.map(feedback["date"].dt.strftime("%Y-%m-%d")).fillna("")
-        shown = (note.where(note != "", "no note") + " (" + when + ")").str.replace(" ()", "")
-        candidates.append((given, "feedback", shown))
+
+        def noted(rows: np.ndarray) -> np.ndarray:
+            picked = ids.iloc[rows]
+            note = picked.map(feedback["note"]).fillna("").astype("str")
+            when = picked.map(feedback["date"].dt.strftime("%Y-%m-%d")).fillna("")
+            shown = note.where(note != "", "no note") + " (" + when + ")"
+            return shown.str.replace(" ()", "").to_numpy(object)
+
+        candidates.append((ids.map(feedback["reason"]).fillna(""), "feedback", noted))
     if "churn_reason" in table:
         given = table["churn_reason"].fillna("").astype("str")
         text = table.get("churn_reason_text", given).fillna("").astype("str")
-        candidates.append((given, "customer file", text))
-    fired = table["triggers"].fillna("").astype("str").str.split("; ", regex=False)
+        candidates.append((given, "customer file", lambda rows: text.iloc[rows].to_numpy(object)))
     for trigger_id, category in rules.reasons.from_triggers.items():
-        hit = fired.map(lambda ids, wanted=trigger_id: wanted in ids)
-        given = pd.Series(np.where(hit, category, ""), index=index)
+        hit = fired_trigger(table["triggers"], trigger_id)
         candidates.append(
-            (given, f"trigger {trigger_id}", _trigger_evidence(table["evidence"], trigger_id))
+            (
+                pd.Series(np.where(hit, category, ""), index=index),
+                f"trigger {trigger_id}",
+                lambda rows, wanted=trigger_id: _trigger_evidence(
+                    table["evidence"].iloc[rows], wanted
+                ).to_numpy(object),
+            )
         )
-    candidates.append((signals["probable"], "probable", signals["evidence"]))
-    for given, label, text in candidates:
-        take = (reason == "") & (given != "")
-        reason[take] = given[take]
-        source[take] = label
-        evidence[take] = text[take]
-    leaving = table["status"] != "active"
-    reason = reason.where(reason != "", "unknown").where(leaving, "")
-    return pd.DataFrame(
-        {
-            "reason": reason.astype("str"),
-            "reason_source": source.where(leaving, "").astype("str"),
-            "reason_evidence": evidence.where(leaving, "").astype("str"),
-        },
-        index=index,
+    probable = signals["evidence"]
+    candidates.append(
+        (signals["probable"], "probable", lambda rows: probable.iloc[rows].to_numpy(object))
     )
+    return candidates
 
 
 def apply_not_worth(table: pd.DataFrame, reasons: pd.DataFrame, rules: Rules) -> pd.DataFrame:

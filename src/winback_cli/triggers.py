@@ -52,7 +52,24 @@ def register(kind: str) -> Callable[[TriggerFn], TriggerFn]:
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D")
+    """ISO dates ('2025-03-02') of day numbers, as `np.datetime_as_string` spells them.
+
+    Years 1-9999 are worked out with integer arithmetic (`textbytes.civil`), much
+    faster than numpy's formatting; anything else (NaT, far years) is left to numpy.
+    """
+    from winback_cli.textbytes import civil, constant, fixed_digits, join_columns
+
+    days = np.asarray(days).astype("datetime64[D]").astype(np.int64)
+    usable = (days >= -719_162) & (days <= 2_932_896)  # 0001-01-01 to 9999-12-31
+    year, month, day = civil(np.where(usable, days, 0))
+    dash = constant("-", len(days))
+    parts = [fixed_digits(year, 4), dash, fixed_digits(month, 2), dash, fixed_digits(day, 2)]
+    text = join_columns(parts).astype(np.uint32).view("U10").ravel()
+    if not usable.all():
+        other = np.datetime_as_string(days[~usable].astype("datetime64[D]"), unit="D")
+        text = text.astype(np.result_type(text.dtype, other.dtype))
+        text[~usable] = other
+    return text
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,16 @@ class _Money:
     values: np.ndarray
     format: Callable[[float], str]
 
+    def texts(self, fired: np.ndarray):
+        """The fired rows' amounts as an Arrow text array, all at once when the format can."""
+        import pyarrow as pa
+
+        values = self.values[fired]
+        column = getattr(self.format, "column", None)  # money.MoneyFormat has one
+        if column is not None:
+            return column(values)
+        return pa.array([self.format(v) for v in values], type=pa.large_string())
+
 
 def _money(ctx: Context, values: np.ndarray) -> _Money:
     return _Money(values, ctx.money)
@@ -69,19 +96,23 @@ def _money(ctx: Context, values: np.ndarray) -> _Money:
 
 def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
     """Concatenate text parts element-wise, keeping only fired rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = np.full(len(fired), "", dtype=object)
-    count = int(fired.sum())
-    if count:
-        joined = np.full(count, "", dtype=object)
+    if fired.any():
+        pieces = []
         for part in parts:
             if isinstance(part, _Money):
-                piece = np.array([part.format(v) for v in part.values[fired]], dtype=object)
+                pieces.append(part.texts(fired))
+            elif isinstance(part, np.ndarray) and part.dtype.kind in "iu":
+                pieces.append(pa.array(part[fired]).cast(pa.large_string()))  # as str(int)
             elif isinstance(part, np.ndarray):
-                piece = part[fired].astype(str)
+                pieces.append(pa.array(part[fired].astype(str), type=pa.large_string()))
             else:
-                piece = str(part)
-            joined = joined + np.asarray(piece, dtype=object)
-        text[fired] = joined
+                pieces.append(pa.scalar(str(part), type=pa.large_string()))
+        joined = pc.binary_join_element_wise(*pieces, pa.scalar("", type=pa.large_string()))
+        text[fired] = joined.as_py() if isinstance(joined, pa.Scalar) else joined.to_numpy(False)
     return text
 
 

@@ -42,13 +42,17 @@ def abc_segments(values: pd.Series, shares: dict[str, float]) -> pd.Series:
     rest = chr(ord(names[-1]) + 1) if len(names[-1]) == 1 and names[-1].isalpha() else "rest"
     positive = values.clip(lower=0).fillna(0)
     total = positive.sum()
-    order = positive.sort_values(ascending=False, kind="stable")
-    before = (order.cumsum() - order) / total if total > 0 else order * 0 + 1
+    positive = positive.to_numpy(dtype=float)
+    order = np.argsort(-positive, kind="stable")  # largest first, ties in their order
+    ordered = positive[order]
+    before = (np.cumsum(ordered) - ordered) / total if total > 0 else ordered * 0 + 1
     limits = np.cumsum([shares[name] for name in names])
-    position = np.searchsorted(limits, before.to_numpy() + 1e-12, side="left")
+    position = np.searchsorted(limits, before + 1e-12, side="left")
     labels = np.array([*names, rest], dtype=object)[np.minimum(position, len(names))]
-    labels[(order <= 0).to_numpy()] = rest
-    return pd.Series(labels, index=order.index).reindex(values.index).astype("str")
+    labels[ordered <= 0] = rest
+    segments = np.empty(len(labels), dtype=object)
+    segments[order] = labels
+    return pd.Series(segments, index=values.index, dtype="str")
 
 
 def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Series:
@@ -68,7 +72,7 @@ def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Se
         if name == "strategic":
             component = table.get("strategic", pd.Series(False, index=table.index)).astype(float)
         else:
-            component = table[name].astype(float).rank(pct=True, method="average")
+            component = _percentile_ranks(table[name].astype(float))
         parts.append(component.fillna(0) * weight)
         weights.append(weight)
     if not weights:
@@ -76,62 +80,112 @@ def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Se
     return (sum(parts) / sum(weights) * 100).round(1)
 
 
+def _percentile_ranks(values: pd.Series) -> pd.Series:
+    """`values.rank(pct=True, method="average")`, with numpy's sort: same floats, faster.
+
+    >>> _percentile_ranks(pd.Series([3.0, 1.0, 3.0, np.nan])).tolist()
+    [0.8333333333333334, 0.3333333333333333, 0.8333333333333334, nan]
+    """
+    numbers = values.to_numpy(dtype=float)
+    ranks = np.full(len(numbers), np.nan)
+    known = np.flatnonzero(~np.isnan(numbers))
+    order = np.argsort(numbers[known], kind="stable")
+    ordered = numbers[known][order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each tie starts
+    last = np.r_[first[1:], len(ordered)] - 1
+    tie = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(ordered)]))
+    average = (first + last)[tie] / 2 + 1  # positions first..last hold ranks first+1..last+1
+    ranks[known[order]] = average / len(known)
+    return pd.Series(ranks, index=values.index)
+
+
 def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Series, pd.Series]:
-    """`worth_winning_back` (True/False, missing for active customers) and its reason."""
+    """`worth_winning_back` (True/False, missing for active customers) and its reason.
+
+    The first step that holds decides: opted out, a reason that rules a win-back
+    out, strategic, below the minimum value, below the minimum CLV, else worth it.
+    Money is formatted only for the customers whose reason shows it.
+    """
     value_rules = rules.value
     fmt = money_formatter(rules.locale, rules.currency)
-    basis = basis_values(table, value_rules)
+    basis = basis_values(table, value_rules).to_numpy()
     label = BASIS_LABEL[value_rules.basis]
     minimum = fmt(value_rules.min_value_per_year)
     index = table.index
-    worth = pd.Series(pd.NA, index=index, dtype="boolean")
-    reason = pd.Series("active: no win-back needed", index=index, dtype=object)
-    leaving = status != "active"
-    opted_out = table.get("opt_out", pd.Series(False, index=index)).fillna(False).astype(bool)
-    reasons = table.get("churn_reason", pd.Series("", index=index)).fillna("").astype("str")
-    strategic = table.get("strategic", pd.Series(False, index=index)).fillna(False).astype(bool)
-    lost_cause = reasons.isin(value_rules.not_worth_reasons)
-    low = basis < value_rules.min_value_per_year
-    shown = pd.Series("", index=index, dtype=object)
-    shown[leaving] = basis[leaving].map(fmt)  # only leaving customers get a reason
-    low_clv, clv_text = _below_min_clv(table, rules, fmt)
-    steps = [
-        (opted_out, False, pd.Series("opted out of contact", index=index)),
-        (lost_cause, False, "reason: " + reasons.map(lambda r: REASON_WORDS.get(r, r))),
+    reasons = _column(table, "churn_reason", "").fillna("").astype("str")
+    low_clv = _below_min_clv(table, rules)
+    steps = [  # (who, worth it?, reason text for rows `rows`)
+        (np.asarray(status == "active"), None, lambda rows: "active: no win-back needed"),
+        (_flag(table, "opt_out"), False, lambda rows: "opted out of contact"),
         (
-            strategic & value_rules.strategic_always_worth,
-            True,
-            pd.Series("strategic customer", index=index),
+            reasons.isin(value_rules.not_worth_reasons).to_numpy(),
+            False,
+            lambda rows: "reason: " + _reason_words(reasons.iloc[rows].to_numpy(object)),
         ),
-        (low, False, f"below minimum value {minimum}/year ({label} " + shown + ")"),
-        (low_clv, False, clv_text),
-        (pd.Series(True, index=index), True, f"{label} " + shown + f" ≥ {minimum}/year"),
+        (
+            _flag(table, "strategic") & value_rules.strategic_always_worth,
+            True,
+            lambda rows: "strategic customer",
+        ),
+        (
+            basis < value_rules.min_value_per_year,
+            False,
+            lambda rows: (
+                f"below minimum value {minimum}/year ({label} " + fmt.many(basis[rows]) + ")"
+            ),
+        ),
+        (low_clv, False, lambda rows: _clv_text(table, rules, fmt, rows)),
+        (
+            np.ones(len(index), dtype=bool),
+            True,
+            lambda rows: f"{label} " + fmt.many(basis[rows]) + f" ≥ {minimum}/year",
+        ),
     ]
-    decided = ~leaving.copy()
-    for mask, verdict, text in steps:
-        take = mask & ~decided
-        worth[take] = verdict
-        reason[take] = text[take]
-        decided |= take
-    return worth, reason.astype("str")
+    step = np.select([who for who, _, _ in steps], list(range(len(steps))), default=len(steps))
+    worth = np.zeros(len(index), dtype=bool)
+    reason = np.empty(len(index), dtype=object)
+    for number, (_, verdict, text) in enumerate(steps):
+        rows = np.flatnonzero(step == number)
+        if len(rows):
+            worth[rows] = bool(verdict)
+            reason[rows] = text(rows)
+    missing = step == 0  # active customers need no decision
+    return (
+        pd.Series(pd.arrays.BooleanArray(worth, missing), index=index),
+        pd.Series(reason, index=index, dtype="str"),
+    )
 
 
-def _below_min_clv(table: pd.DataFrame, rules: Rules, fmt) -> tuple[pd.Series, pd.Series]:
-    """Customers whose expected value (clv) is below `value.min_clv`, and the reason text.
+def _column(table: pd.DataFrame, name: str, default) -> pd.Series:
+    return table[name] if name in table else pd.Series(default, index=table.index)
+
+
+def _flag(table: pd.DataFrame, name: str) -> np.ndarray:
+    return _column(table, name, False).fillna(False).astype(bool).to_numpy()
+
+
+def _reason_words(reasons: np.ndarray) -> np.ndarray:
+    """'moved' -> 'moved away': each distinct reason looked up once."""
+    distinct, position = np.unique(reasons.astype(str), return_inverse=True)
+    words = np.array([REASON_WORDS.get(r, r) for r in distinct], dtype=object)
+    return words[position]
+
+
+def _below_min_clv(table: pd.DataFrame, rules: Rules) -> np.ndarray:
+    """Customers whose expected value (clv) is below `value.min_clv`.
 
     Customers without a CLV (model not fitted, or turned off) are not judged by it.
     """
-    index = table.index
-    clv = table.get("clv", pd.Series(np.nan, index=index)).astype(float)
-    minimum = rules.value.min_clv
-    if minimum is None:
-        return pd.Series(False, index=index), pd.Series("", index=index)
-    low = clv.notna() & (clv < minimum)
-    text = pd.Series("", index=index, dtype=object)
-    shown = pd.Series([fmt(v) for v in clv[low]], index=index[low.to_numpy()], dtype=object)
-    text[low] = (
+    if rules.value.min_clv is None or "clv" not in table:
+        return np.zeros(len(table), dtype=bool)
+    clv = table["clv"].astype(float).to_numpy()
+    return ~np.isnan(clv) & (clv < rules.value.min_clv)
+
+
+def _clv_text(table: pd.DataFrame, rules: Rules, fmt, rows: np.ndarray) -> np.ndarray:
+    clv = table["clv"].astype(float).to_numpy()[rows]
+    return (
         "expected value "
-        + shown
-        + f" over the next {rules.clv.horizon} below minimum CLV {fmt(minimum)}"
+        + fmt.many(clv)
+        + f" over the next {rules.clv.horizon} below minimum CLV {fmt(rules.value.min_clv)}"
     )
-    return low, text
