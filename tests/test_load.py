@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -230,3 +231,43 @@ def test_a_folder_without_exports_is_a_usage_error(tmp_path):
 
     with pytest.raises(UsageError, match=r"holds no \.parquet or \.csv files"):
         load_orders([str(tmp_path)], Rules(), today=TODAY)
+
+
+def _reference_duplicates(orders: pd.DataFrame) -> pd.Series:
+    """The definition: same order id (not empty) and the same values in every column."""
+    key = [c for c in orders.columns if c not in ("_row", "_file")]
+    return orders.duplicated(subset=key, keep="first") & (orders["order_id"] != "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "A1", "A2", "B7"]),
+            st.sampled_from(["K1", "K2"]),
+            st.integers(0, 2),
+            st.sampled_from([0.0, -0.0, 1.5, float("nan"), -2.0]),
+            st.sampled_from([None, 1.0, float("nan")]),
+        ),
+        max_size=30,
+    )
+)
+def test_duplicate_rows_are_exactly_those_of_the_definition(rows):
+    from winback_cli.load import RejectLog, drop_duplicates
+
+    frame = pd.DataFrame(
+        {
+            "order_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "customer_id": pd.Series([r[1] for r in rows], dtype="str"),
+            "order_date": pd.to_datetime("2025-01-01")
+            + pd.to_timedelta([r[2] for r in rows], unit="D"),
+            "amount": [r[3] for r in rows],
+            "cost": [np.nan if r[4] is None else r[4] for r in rows],
+            "_row": np.arange(2, len(rows) + 2),
+            "_file": "orders.csv",
+        }
+    )
+    kept, dropped = drop_duplicates(frame, RejectLog())
+    expected = _reference_duplicates(frame)
+    assert dropped == int(expected.sum())
+    assert kept["_row"].tolist() == frame.loc[~expected, "_row"].tolist()
