@@ -110,8 +110,8 @@ def _iter_slices(
             continue
         cut = len(buffer) if eof else last_record_end(buffer)
         if cut or not yielded:
-            piece, buffer = buffer[:cut], buffer[cut:]
-            body = header + piece
+            body = b"".join((header, memoryview(buffer)[:cut]))  # one copy, not two
+            buffer = buffer[cut:]
             table, records = parse_records(
                 body,
                 body[:SAMPLE].decode("utf-8", errors="ignore"),
@@ -124,7 +124,9 @@ def _iter_slices(
             table = replace(table, warnings=(*decoder.warnings[emitted:], *notes))
             emitted = len(decoder.warnings)
             rows_before += records
-            lines_before += piece.count(b"\n")
+            # Without quotes a record is a line; counting line breaks is the slow way.
+            quoted = b'"' in body
+            lines_before += body.count(b"\n", len(header)) if quoted else records
             yielded = True
             report(consumed, table.rows_read)
             consumed = 0

@@ -131,7 +131,7 @@ def _parse(body: bytes, names: list[str], delimiter: str, source: str) -> tuple[
     def attempt(block_size: int) -> pa.Table:
         bad.clear()
         return pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(body),  # no copy, no Python file object in the way
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
