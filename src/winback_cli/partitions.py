@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
-SPILL_ROWS = 6_000_000  # rows kept in memory before groups go to disk
+SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
 
 
