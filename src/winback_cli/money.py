@@ -21,7 +21,16 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from winback_cli.textbytes import NUL, constant, digits, either, fixed_digits, join_columns, pack
+from winback_cli.textbytes import (
+    NUL,
+    constant,
+    digits,
+    either,
+    fixed_digits,
+    join_columns,
+    pack,
+    replace_rows,
+)
 
 _CENTS_LIMIT = 2.0**52  # below it a float number of cents has an exact fractional part
 _PRODUCT_ERROR = 1e-15  # relative error bound of value * 100, with a wide margin
@@ -71,9 +80,7 @@ class MoneyFormat:
         if not len(odd):
             return text
         exact = pa.array([self(float(v)) for v in values[odd]], type=pa.large_string())
-        position = np.arange(len(values))
-        position[odd] = len(values) + np.arange(len(odd))
-        return pa.concat_arrays([text, exact]).take(pa.array(position))
+        return replace_rows(text, odd, exact)
 
     def _compose(self, cents: np.ndarray, negative: np.ndarray) -> pa.LargeStringArray:
         """The text of whole cents, as bytes in fixed columns (see `textbytes`)."""

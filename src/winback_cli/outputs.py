@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.atomic import write_atomic
-from winback_cli.textbytes import datetimes, first_bytes, float_reprs, joined, plain_decimals, wrap
+from winback_cli.textbytes import date_texts, first_bytes, float_reprs, joined, plain_decimals, wrap
 
 CsvStyle = Literal["standard", "excel-de"]
 Kind = Literal["text", "int", "float", "bool", "date"]
@@ -208,26 +208,9 @@ def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
 
 
 def _format_dates(series: pd.Series, time_separator: str, day_first: bool = False) -> pa.Array:
-    """ISO dates (or DD.MM.YYYY), with the time of day only if some value in the column has one.
-
-    Written as bytes (`textbytes.datetimes`); NaT is null, and the rare far
-    years go through strftime.
-    """
+    """ISO dates (or DD.MM.YYYY), with the time of day only if some value in the column has one."""
     dates = naive_dates(series)
-    with_time = has_time(dates)
-    text, odd = datetimes(
-        dates.to_numpy(), time_separator=time_separator if with_time else None, day_first=day_first
-    )
-    if not odd.any():
-        return text
-    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if with_time else "%Y-%m-%d"
-    rows = np.flatnonzero(odd)
-    other = pa.array(dates.iloc[rows].dt.strftime(pattern), pa.large_string(), from_pandas=True)
-    if day_first:  # reorder the ISO text
-        other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
-    position = np.arange(len(dates))
-    position[rows] = len(dates) + np.arange(len(rows))
-    return pa.concat_arrays([text, other]).take(position)
+    return date_texts(dates, has_time(dates), time_separator, day_first)
 
 
 def neutralise_text(series: pd.Series) -> pa.Array:

@@ -169,6 +169,29 @@ def contiguous(text: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
     return text.cast(pa.large_string()) if text.type != pa.large_string() else text
 
 
+def date_texts(
+    dates: pd.Series, with_time: bool, time_separator: str, day_first: bool = False
+) -> pa.Array:
+    """`datetimes` of a naive datetime column; NaT is null, far years go through strftime."""
+    separator = time_separator if with_time else None
+    text, odd = datetimes(dates.to_numpy(), time_separator=separator, day_first=day_first)
+    if not odd.any():
+        return text
+    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if with_time else "%Y-%m-%d"
+    rows = np.flatnonzero(odd)
+    other = pa.array(dates.iloc[rows].dt.strftime(pattern), pa.large_string(), from_pandas=True)
+    if day_first:  # reorder the ISO text
+        other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
+    return replace_rows(text, rows, other)
+
+
+def replace_rows(text: pa.Array, rows: np.ndarray, other: pa.Array) -> pa.Array:
+    """`text` with the strings at positions `rows` replaced by `other`, in order."""
+    position = np.arange(len(text))
+    position[rows] = len(text) + np.arange(len(rows))
+    return pa.concat_arrays([contiguous(text), contiguous(other)]).take(position)
+
+
 def buffers(text: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
     """(offsets from 0, data bytes) of an Arrow large_string array, without copying data."""
     text = contiguous(text)
@@ -236,10 +259,8 @@ def plain_decimals(values: np.ndarray, decimal: str) -> pa.Array:
         return text
     # Rare: huge values and infinities, formatted one by one.
     odd = np.flatnonzero(~exact)
-    fixed = [_huge_or_infinite(values[i], decimal) for i in odd]
-    position = np.arange(len(values))
-    position[odd] = len(values) + np.arange(len(odd))
-    return pa.concat_arrays([text, pa.array(fixed, pa.large_string())]).take(position)
+    fixed = pa.array([_huge_or_infinite(values[i], decimal) for i in odd], pa.large_string())
+    return replace_rows(text, odd, fixed)
 
 
 def _huge_or_infinite(value: float, decimal: str) -> str | None:
@@ -269,8 +290,6 @@ def float_reprs(values: np.ndarray) -> pa.Array:
     if len(other):
         codes, distinct = pd.factorize(values[other].view(np.int64))
         spelled = pa.array([repr(v) for v in distinct.view(np.float64).tolist()], pa.large_string())
-        position = np.arange(len(values))
-        position[other] = len(values) + np.arange(len(other))
-        text = pa.concat_arrays([text, spelled.take(codes)]).take(position)
+        text = replace_rows(text, other, spelled.take(codes))
     missing = pa.scalar(None, pa.large_string())
     return pc.if_else(pa.array(np.isfinite(values)), text, missing)
