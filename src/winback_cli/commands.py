@@ -125,7 +125,7 @@ def _csv_style(request: ScanRequest, rules: Rules) -> str:
 
 
 def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Console) -> None:
-    from winback_cli.outputs import to_csv, to_json, to_jsonl, write_text_output
+    from winback_cli.outputs import table_bytes, write_text_output
     from winback_cli.xlsx import write_xlsx
 
     if fmt == "xlsx":
@@ -143,12 +143,8 @@ def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Con
         return
     style = _csv_style(request, rules)
     bom = request.output is not None and style == "excel-de"
-    text = {
-        "csv": lambda: to_csv(rows, style=style),
-        "json": lambda: to_json(rows),
-        "jsonl": lambda: to_jsonl(rows),
-    }[fmt]()
-    write_text_output(request.output, text, stdout.file, force=request.force, bom=bom)
+    data = table_bytes(rows, fmt, style=style, bom=bom)
+    write_text_output(request.output, data, stdout.file, force=request.force)
 
 
 def _write_rejects(rejects, request: ScanRequest, rules: Rules) -> None:
