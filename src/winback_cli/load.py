@@ -29,7 +29,7 @@ from winback_cli.columns import (
 from winback_cli.dates import parse_dates
 from winback_cli.errors import AmbiguousDateError, InputError, UsageError
 from winback_cli.rules import Rules
-from winback_cli.slices import Progress, iter_table
+from winback_cli.slices import Progress, iter_table, prefetch
 from winback_cli.tables import REJECT_COLUMNS, ROW, RawTable, require_header
 
 FILE = "_file"
@@ -177,7 +177,7 @@ def iter_orders(
     today = today or dt.date.today()
     for path in expand_paths(paths):
         decided, held = _Decided(), None
-        for raw in iter_table(path, progress=progress):
+        for raw in prefetch(iter_table(path, progress=progress)):
             if decided.mapping is None:
                 decided.mapping = _map_orders(raw, rules)
                 log.files.append(raw.source)

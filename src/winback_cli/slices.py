@@ -13,10 +13,12 @@ true spreadsheet row. Parquet files are read a batch of row groups at a time.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
+from queue import Empty, Queue
 from typing import BinaryIO
 
 import numpy as np
@@ -205,3 +207,43 @@ def _iter_parquet(path: str, report: Progress) -> Iterator[RawTable]:
         raise InputError(f"{path}: file not found; check the path") from None
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot be read as Parquet ({exc})") from None
+
+
+def prefetch(items: Iterator[RawTable]) -> Iterator[RawTable]:
+    """Produce the next slice in a thread while the caller works on this one.
+
+    pyarrow's parser releases the GIL, so reading overlaps with parsing the
+    columns of the slice before; errors surface in the caller, in order. A
+    caller that stops early stops the thread too (and the file is closed).
+    """
+    done = object()
+    queue: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    break
+                queue.put((item, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            queue.put((None, error))
+        finally:
+            items.close()
+        queue.put((done, None))
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to put
+            with suppress(Empty):
+                queue.get(timeout=0.05)
