@@ -37,6 +37,7 @@ from winback_cli.facts_reduce import (
     purchase_days,
     reason_sums,
     rolling_peak,
+    total_by,
     window_sums,
 )
 from winback_cli.facts_rows import sort_rows, text_array
@@ -217,12 +218,14 @@ def compute_facts(
     lookup = np.arange(min(first_day, int(day.min()) if len(day) else first_day), day_of(as_of))
     bucket_of = np.searchsorted(-starts, -lookup, side="left")
     bucket = bucket_of[day - lookup[0]] if len(day) else day
-    monthly = np.bincount(
-        code * len(starts) + bucket, weights=amount, minlength=n * len(starts)
-    ).reshape(n, len(starts))
-    lines = (code[buy], day[buy], rows.row[buy])
-    orders = group_orders(*lines[:2], amount[buy], lines[2], keys)
-    returns = (code[~buy], day[~buy], amount[~buy])
+    monthly = total_by(code * len(starts) + bucket, amount, n * len(starts)).reshape(n, len(starts))
+    if buy.all():  # no returns: nothing to split
+        lines, bought, returns = (code, day, rows.row), amount, (code[:0], day[:0], amount[:0])
+    else:
+        back = ~buy
+        lines, bought = (code[buy], day[buy], rows.row[buy]), amount[buy]
+        returns = (code[back], day[back], amount[back])
+    orders = group_orders(*lines[:2], bought, lines[2], keys)
     day_starts, n_days, median_gap = order_days(orders, n)
     margin = None
     if "cost" in frame.columns:
@@ -230,7 +233,14 @@ def compute_facts(
         file_margin[np.isnan(file_margin)] = 0.0  # unknown cost: no margin counted
         margin = (file_margin[rows.row], bucket < 12)
     table = customer_table(
-        code, amount, orders, monthly, (n_days, median_gap), (day_of(as_of), first_day), margin
+        code,
+        amount,
+        orders,
+        returns,
+        monthly,
+        (n_days, median_gap),
+        (day_of(as_of), first_day),
+        margin,
     )
     last = table["last_order"].to_numpy().astype(DAY).astype(np.int64)
     facts = Facts(
