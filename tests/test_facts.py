@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from winback_cli.durations import Duration
 from winback_cli.facts import FactNeeds, compute_facts, day_of, factorize_text, to_days
-from winback_cli.facts_rows import hash_text, rank_text, text_array
+from winback_cli.facts_text import hash_text, rank_text, text_array
 
 from .facts_reference import (
     AS_OF,

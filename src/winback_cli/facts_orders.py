@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.facts_rows import hash_text, text_array, text_buffers
+from winback_cli.facts_text import hash_text, text_array, text_buffers
 
 
 @dataclass(frozen=True)
@@ -147,17 +147,15 @@ def group_orders(
     return OrderTable(code[starts], day[starts], total, of_line)
 
 
-def category_codes(category: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Category number (in name order; -1 for none) of the rows `rows`, and the names."""
+def category_numbers(category: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Category number of every row (in name order; -1 for none), and the names."""
     encoded = text_array(category).dictionary_encode()
     names = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
     distinct, rank = np.unique(names.astype(object), return_inverse=True)
     if len(distinct) and distinct[0] == "":  # no category: sorts first
         distinct, rank = distinct[1:], rank - 1
-    dtype = pa.int16() if len(distinct) < 2**15 else pa.int64()
-    # Map in file order, then gather the narrow result: random access is the cost here.
-    number = pa.array(rank, type=dtype).take(encoded.indices)
-    return number.to_numpy(zero_copy_only=False)[rows], distinct
+    number = pa.array(rank, type=pa.int64()).take(encoded.indices)
+    return number.to_numpy(zero_copy_only=False), distinct
 
 
 def category_table(

@@ -1,6 +1,6 @@
 """Per-customer reductions of sorted order rows: the customer table, period sums, purchase days.
 
-Input arrays are sorted by (customer code, day), as `facts_rows.sort_rows`
+Input arrays are sorted by (customer code, day), as `facts_rows.read_rows`
 and `facts_orders.group_orders` leave them, so firsts, lasts and gaps are
 reads at segment boundaries. Sums use `np.bincount` in that same order, so a
 customer's figures do not depend on which other customers were computed
@@ -31,24 +31,25 @@ def total_by(code: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(code, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
-def _sums(code: np.ndarray, weights: np.ndarray | None, masks, n: int) -> np.ndarray:
-    return np.stack(
-        [
-            np.bincount(code[m], minlength=n)
-            if weights is None
-            else total_by(code[m], weights[m], n)
-            for m in masks
-        ]
-    )
+def _by_period(code: np.ndarray, period: np.ndarray, weights, n: int) -> np.ndarray:
+    """(2, n) counts, or sums of `weights`, of rows in period 0 and 1 (2 is neither)."""
+    bins = code * 3 + period
+    if weights is None:
+        totals = np.bincount(bins, minlength=3 * n)
+    else:
+        totals = total_by(bins, weights, 3 * n)
+    return np.ascontiguousarray(totals.reshape(n, 3)[:, :2].T)
 
 
 def window_sums(orders: OrderTable, n: int, edges: tuple[int, int, int]) -> PeriodSums:
     """Orders and their value in [middle, end) and in [start, middle), days as ints."""
     start, middle, end = edges
     day = orders.day
-    masks = ((day >= middle) & (day < end), (day >= start) & (day < middle))
+    period = (day < middle).astype(np.int64) + (day < start)
+    period[day >= end] = 2
     return PeriodSums(
-        _sums(orders.code, None, masks, n), _sums(orders.code, orders.amount, masks, n)
+        _by_period(orders.code, period, None, n),
+        _by_period(orders.code, period, orders.amount, n),
     )
 
 
@@ -60,19 +61,17 @@ def reason_sums(
     The periods end at the customer's last order (`last`, one entry per customer).
     """
     n = len(last)
-    end = last + 1
 
-    def masks(code: np.ndarray, day: np.ndarray):
-        start = end[code]
-        recent = day >= start - width
-        return recent, ~recent & (day >= start - 2 * width)
+    def period(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+        start = last[code] + 1
+        return (day < start - width).astype(np.int64) + (day < start - 2 * width)
 
-    order_masks = masks(orders.code, orders.day)
+    ordered = period(orders.code, orders.day)
     code, day, amount = returns
     return PeriodSums(
-        _sums(orders.code, None, order_masks, n),
-        _sums(orders.code, orders.amount, order_masks, n),
-        _sums(code, -amount, masks(code, day), n),  # positive, and +0.0 where none
+        _by_period(orders.code, ordered, None, n),
+        _by_period(orders.code, ordered, orders.amount, n),
+        _by_period(code, period(code, day), -amount, n),  # positive, and +0.0 where none
     )
 
 
@@ -82,7 +81,7 @@ def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.n
     new = np.ones(len(code), dtype=bool)
     new[1:] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
     starts = np.flatnonzero(new)
-    code, day = code[starts], day[starts]
+    code, day = code[new], day[new]
     n_days = np.bincount(code, minlength=n)
     same = code[1:] == code[:-1]
     gap, gap_code = np.diff(day)[same], code[1:][same]
