@@ -35,7 +35,6 @@ from winback_cli.facts_reduce import (
     window_sums,
 )
 from winback_cli.facts_rows import SortedRows, read_rows
-from winback_cli.facts_text import text_array
 
 if TYPE_CHECKING:
     from winback_cli.clv_model import RFM
@@ -153,25 +152,6 @@ def window_edges(as_of: pd.Timestamp, duration: Duration) -> tuple[int, int, int
     """Days (start, middle, end) of the window before the recent one and of the recent one."""
     middle = duration.before(as_of)
     return day_of(duration.before(middle)), day_of(middle), day_of(as_of)
-
-
-def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and distinct values of a text column, via Arrow's dictionary encoding.
-
-    `sort=True` numbers the distinct values in sorted order.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = text_array(values).dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    uniques = encoded.dictionary
-    if sort and len(uniques):
-        order = pc.sort_indices(uniques).to_numpy()
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        codes, uniques = rank[codes], uniques.take(pa.array(order))
-    return codes, np.asarray(uniques.to_pylist(), dtype=object)
 
 
 def compute_facts(
