@@ -200,3 +200,21 @@ def test_customer_ids_too_varied_to_rank_fall_back_to_the_dictionary():
     facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"))
     assert ids.tolist() == sorted(frame["customer_id"])
     assert facts.customers["revenue_total"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_an_as_of_time_after_midnight_keeps_that_morning():
+    frame = _orders([("A", "1", "2024-12-02", 10.0), ("A", "2", "2025-02-01", 5.0)])
+    frame.loc[1, "order_date"] = pd.Timestamp("2025-02-01 08:00")
+    facts, _ = compute_facts(frame, pd.Timestamp("2025-02-01 12:00"))
+    table = facts.customers
+    assert table["orders"].tolist() == [2] and table["days_since_last_order"].tolist() == [0]
+    assert facts.monthly_revenue[0, :2].tolist() == [5.0, 10.0]
+
+
+def test_no_rows_before_the_as_of_date_give_empty_facts():
+    frame = _orders([("A", "1", "2025-03-02", 10.0)])
+    facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"), NEEDS)
+    assert len(ids) == 0 and len(facts.customers) == 0 and len(facts.categories) == 0
+    assert facts.monthly_revenue.shape == (0, len(facts.month_starts))
+    assert facts.window(SIX_MONTHS).orders.shape == (2, 0)
+    assert facts.purchases.rfm.n_customers == 0

@@ -210,7 +210,8 @@ def _buckets(day: np.ndarray, starts: np.ndarray, first_day: int, as_of_day: int
     """Month-back bucket of every day, looked up per day rather than searched per row."""
     if not len(day):
         return day
-    lookup = np.arange(min(first_day, int(day.min())), as_of_day)
+    # An as-of time after midnight keeps rows of the as-of day itself: bucket 0.
+    lookup = np.arange(min(first_day, int(day.min())), max(as_of_day, int(day.max()) + 1))
     return np.searchsorted(-starts, -lookup, side="left")[day - lookup[0]]
 
 

@@ -78,7 +78,7 @@ def _sort(ids: pa.LargeStringArray, day: np.ndarray, payload: np.ndarray | None)
         (payload, _bits(int(payload.max()) + 1 if n else 1)) if payload is not None else (None, 0)
     )
     span_bits = _bits(int(day.max()) - int(day.min()) + 1 if n else 1) + _bits(n) + carried[1]
-    ranked, result = rank_text(ids, MAX_KEY_BITS - span_bits), None
+    ranked, result = rank_text(ids, max(MAX_KEY_BITS - span_bits, 0)), None
     if ranked is not None:
         key, space = ranked
         result = _sorted_by_key(key, _bits(space), day, carried)
