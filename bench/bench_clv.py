@@ -29,7 +29,7 @@ from winback_cli.clv_model import (
     simulate_bgnbd,
     summarise_purchases,
 )
-from winback_cli.facts import compute_facts
+from winback_cli.facts import FactNeeds, compute_facts
 from winback_cli.gamma_gamma import clv, fit_spend
 from winback_cli.rules import ClvRules
 
@@ -112,7 +112,8 @@ def main() -> None:
         }
     )
     as_of = pd.Timestamp(np.datetime64(AS_OF_DAY, "D"))
-    facts, _ = timed("facts.compute_facts (order table)", lambda: compute_facts(frame, as_of))
+    needs = FactNeeds(clv_unit_days=ClvRules().unit_days)
+    facts, _ = timed("facts.compute_facts (with RFM)", lambda: compute_facts(frame, as_of, needs))
     result = timed("clv.fit_clv: glue, fits, all scores", lambda: fit_clv(facts, ClvRules()))
     print(f"  mean one-year CLV in margin (MBG/NBD): {np.nanmean(result.scores['clv']):.2f}")
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winback_cli.durations import Duration
-from winback_cli.facts import FactNeeds, compute_facts, day_of, factorize_text, to_days
-from winback_cli.facts_rows import hash_text, rank_text, text_array
+from winback_cli.facts import FactNeeds, compute_facts, day_of, to_days
+from winback_cli.facts_text import hash_text, rank_text, text_array
 
 from .facts_reference import (
     AS_OF,
@@ -25,11 +25,18 @@ from .facts_reference import (
 )
 
 
-def test_factorize_text_handles_chunked_arrow_columns_and_sorts():
+def test_chunked_arrow_columns_are_read_and_customers_come_in_id_order():
     chunked = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([["b", "a"], ["b", "c"]])))
-    codes, uniques = factorize_text(chunked, sort=True)
-    assert uniques.tolist() == ["a", "b", "c"]
-    assert codes.tolist() == [1, 0, 1, 2]
+    frame = pd.DataFrame(
+        {
+            "customer_id": chunked,
+            "order_date": pd.to_datetime(["2025-01-02"] * 4).astype("datetime64[s]"),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"))
+    assert ids.tolist() == ["a", "b", "c"]
+    assert facts.customers["revenue_total"].tolist() == [2.0, 4.0, 4.0]
 
 
 def _orders(rows):
@@ -156,7 +163,7 @@ def check_purchase_summary(facts, ids, frame) -> None:
     assert rfm.n_spend_days_left_out == int((repeat <= 0).sum())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(order_frames(amounts=EXACT_AMOUNTS))
 def test_facts_match_a_plain_pandas_reference(frame):
     check_against_reference(frame)
@@ -193,3 +200,21 @@ def test_customer_ids_too_varied_to_rank_fall_back_to_the_dictionary():
     facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"))
     assert ids.tolist() == sorted(frame["customer_id"])
     assert facts.customers["revenue_total"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_an_as_of_time_after_midnight_keeps_that_morning():
+    frame = _orders([("A", "1", "2024-12-02", 10.0), ("A", "2", "2025-02-01", 5.0)])
+    frame.loc[1, "order_date"] = pd.Timestamp("2025-02-01 08:00")
+    facts, _ = compute_facts(frame, pd.Timestamp("2025-02-01 12:00"))
+    table = facts.customers
+    assert table["orders"].tolist() == [2] and table["days_since_last_order"].tolist() == [0]
+    assert facts.monthly_revenue[0, :2].tolist() == [5.0, 10.0]
+
+
+def test_no_rows_before_the_as_of_date_give_empty_facts():
+    frame = _orders([("A", "1", "2025-03-02", 10.0)])
+    facts, ids = compute_facts(frame, pd.Timestamp("2025-02-01"), NEEDS)
+    assert len(ids) == 0 and len(facts.customers) == 0 and len(facts.categories) == 0
+    assert facts.monthly_revenue.shape == (0, len(facts.month_starts))
+    assert facts.window(SIX_MONTHS).orders.shape == (2, 0)
+    assert facts.purchases.rfm.n_customers == 0

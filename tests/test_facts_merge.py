@@ -108,3 +108,13 @@ def test_parts_computed_differently_are_refused():
     b = compute_facts(frame.loc[~first], AS_OF, FactNeeds())
     with pytest.raises(ValueError, match="computed alike"):
         merge_facts([a, b])
+
+
+def test_an_empty_part_changes_nothing():
+    frame = random_frame(6, rows=300, customers=30)
+    whole = compute_facts(frame, AS_OF, NEEDS)
+    first_day = int(to_days(frame["order_date"]).min())
+    empty = compute_facts(frame.iloc[:0], AS_OF, NEEDS, first_day=first_day)
+    merged, ids = merge_facts([empty, whole, empty])
+    pd.testing.assert_index_equal(ids, whole[1])
+    assert_same_facts(merged, whole[0])

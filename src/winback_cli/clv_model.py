@@ -115,25 +115,22 @@ def summarise_purchase_days(
     unit_days: float = 7.0,
 ) -> RFM:
     """`summarise_purchases` of rows already distinct and sorted by (customer, day)."""
-    c, d, v = customer, day, value
-    first_row = np.ones(c.size, dtype=bool)
-    first_row[1:] = c[1:] != c[:-1]
-    last_row = np.ones(c.size, dtype=bool)
-    last_row[:-1] = first_row[1:]
-    first, last = np.zeros(n_customers), np.zeros(n_customers)
-    first[c[first_row]], last[c[last_row]] = d[first_row], d[last_row]
-    bought = np.bincount(c, minlength=n_customers) > 0
-    repeat = ~first_row
-    spend = repeat & (v > 0)
-    n_spend = np.bincount(c[spend], minlength=n_customers)
-    total = np.bincount(c[spend], weights=v[spend], minlength=n_customers)
+    days = np.bincount(customer, minlength=n_customers)
+    bought = days > 0
+    first_at = (np.cumsum(days) - days)[bought]
+    first, last = np.full(n_customers, np.nan), np.full(n_customers, np.nan)
+    first[bought], last[bought] = day[first_at], day[first_at + days[bought] - 1]
+    spend = value > 0
+    spend[first_at] = False  # the first purchase day is not a repeat
+    n_spend = np.bincount(customer[spend], minlength=n_customers)
+    total = np.bincount(customer[spend], weights=value[spend], minlength=n_customers)
     return RFM(
-        frequency=np.bincount(c[repeat], minlength=n_customers).astype(np.int64),
-        recency=np.where(bought, (last - first) / unit_days, np.nan),
-        T=np.where(bought, (as_of_day - first) / unit_days, np.nan),
+        frequency=np.maximum(days - 1, 0).astype(np.int64),
+        recency=(last - first) / unit_days,
+        T=(as_of_day - first) / unit_days,
         monetary=np.divide(total, n_spend, out=np.zeros(n_customers), where=n_spend > 0),
         n_spend_days=n_spend.astype(np.int64),
-        n_spend_days_left_out=int(np.count_nonzero(repeat & (v <= 0))),
+        n_spend_days_left_out=int(len(day) - len(first_at) - n_spend.sum()),
         n_customers=n_customers,
     )
 

@@ -23,13 +23,7 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.durations import Duration
-from winback_cli.facts_orders import (
-    OrderTable,
-    category_codes,
-    category_table,
-    group_orders,
-    line_keys,
-)
+from winback_cli.facts_orders import OrderTable, category_table, group_orders
 from winback_cli.facts_reduce import (
     PeriodSums,
     customer_table,
@@ -37,9 +31,10 @@ from winback_cli.facts_reduce import (
     purchase_days,
     reason_sums,
     rolling_peak,
+    total_by,
     window_sums,
 )
-from winback_cli.facts_rows import sort_rows, text_array
+from winback_cli.facts_rows import SortedRows, read_rows
 
 if TYPE_CHECKING:
     from winback_cli.clv_model import RFM
@@ -159,25 +154,6 @@ def window_edges(as_of: pd.Timestamp, duration: Duration) -> tuple[int, int, int
     return day_of(duration.before(middle)), day_of(middle), day_of(as_of)
 
 
-def factorize_text(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and distinct values of a text column, via Arrow's dictionary encoding.
-
-    `sort=True` numbers the distinct values in sorted order.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = text_array(values).dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    uniques = encoded.dictionary
-    if sort and len(uniques):
-        order = pc.sort_indices(uniques).to_numpy()
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        codes, uniques = rank[codes], uniques.take(pa.array(order))
-    return codes, np.asarray(uniques.to_pylist(), dtype=object)
-
-
 def compute_facts(
     frame: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -192,55 +168,32 @@ def compute_facts(
     the customers line up; it defaults to the earliest day in `frame`.
     """
     needs = needs or FactNeeds()
-    dates = frame["order_date"]
-    day = to_days(dates)
-    midnight = as_of == as_of.normalize()
-    before = day < day_of(as_of) if midnight else (dates < as_of).to_numpy()
-    every = bool(before.all())
-    if not every:
-        day = day[before]
+    as_of_day = day_of(as_of)
+    rows = read_rows(frame, as_of, as_of_day)
+    code, day, amount, n = rows.code, rows.day, rows.amount, len(rows.ids)
     if first_day is None:
-        first_day = int(day.min()) if len(day) else day_of(as_of) - 366
-
-    def column(name: str, kind=float):
-        values = frame[name] if every else frame[name][before]
-        return values.to_numpy(dtype=kind) if kind is not None else values
-
-    file_amount = column("amount")
-    keys = line_keys(column("order_id", None), day) if "order_id" in frame.columns else None
-    rows = sort_rows(column("customer_id", None), day)
-    code, day, n = rows.code, rows.day, len(rows.ids)
-    amount = file_amount[rows.row]
-    buy = amount >= 0
+        first_day = int(day.min()) if len(day) else as_of_day - 366
     starts = month_starts(as_of, first_day)
-    # Month bucket of every day from the first one on, looked up rather than searched.
-    lookup = np.arange(min(first_day, int(day.min()) if len(day) else first_day), day_of(as_of))
-    bucket_of = np.searchsorted(-starts, -lookup, side="left")
-    bucket = bucket_of[day - lookup[0]] if len(day) else day
-    monthly = np.bincount(
-        code * len(starts) + bucket, weights=amount, minlength=n * len(starts)
-    ).reshape(n, len(starts))
-    lines = (code[buy], day[buy], rows.row[buy])
-    orders = group_orders(*lines[:2], amount[buy], lines[2], keys)
-    returns = (code[~buy], day[~buy], amount[~buy])
-    day_starts, n_days, median_gap = order_days(orders, n)
-    margin = None
-    if "cost" in frame.columns:
-        file_margin = file_amount - column("cost")
-        file_margin[np.isnan(file_margin)] = 0.0  # unknown cost: no margin counted
-        margin = (file_margin[rows.row], bucket < 12)
-    table = customer_table(
-        code, amount, orders, monthly, (n_days, median_gap), (day_of(as_of), first_day), margin
-    )
+    bucket = _buckets(day, starts, first_day, as_of_day)
+    bins = code * len(starts)
+    bins += bucket
+    monthly = total_by(bins, amount, n * len(starts)).reshape(n, len(starts))
+    del bins
+    lines, line_category, returns = _split(rows)
+    orders = group_orders(*lines, rows.keys)
+    day_starts, *day_info = order_days(orders, n)
+    margin = None if rows.margin is None else (rows.margin, bucket < 12)
+    days = (as_of_day, first_day)
+    table = customer_table(code, amount, orders, returns, monthly, day_info, days, margin)
     last = table["last_order"].to_numpy().astype(DAY).astype(np.int64)
     facts = Facts(
         as_of=as_of,
         customers=table,
         monthly_revenue=monthly,
         month_starts=starts,
-        categories=_categories(frame, column, lines, orders),
-        has_cost="cost" in frame.columns,
-        has_category="category" in frame.columns,
+        categories=_categories(rows, lines, line_category, orders),
+        has_cost=rows.margin is not None,
+        has_category=rows.category is not None,
         windows={d: window_sums(orders, n, window_edges(as_of, d)) for d in needs.windows},
         reasons_days=needs.reasons_days,
         reasons=None
@@ -248,14 +201,34 @@ def compute_facts(
         else reason_sums(orders, returns, last, needs.reasons_days),
         purchases=None
         if needs.clv_unit_days is None
-        else _purchases(orders, returns, day_starts, n, day_of(as_of), needs.clv_unit_days),
+        else _purchases(orders, returns, day_starts, n, as_of_day, needs.clv_unit_days),
     )
     return facts, pd.Index(pd.array(rows.ids, dtype="str"), name="customer_id")
 
 
-def _categories(frame, column, lines: tuple, orders: OrderTable) -> pd.DataFrame:
+def _buckets(day: np.ndarray, starts: np.ndarray, first_day: int, as_of_day: int) -> np.ndarray:
+    """Month-back bucket of every day, looked up per day rather than searched per row."""
+    if not len(day):
+        return day
+    # An as-of time after midnight keeps rows of the as-of day itself: bucket 0.
+    lookup = np.arange(min(first_day, int(day.min())), max(as_of_day, int(day.max()) + 1))
+    return np.searchsorted(-starts, -lookup, side="left")[day - lookup[0]]
+
+
+def _split(rows: SortedRows) -> tuple[tuple, np.ndarray | None, tuple]:
+    """Purchase lines (code, day, amount, row) and their categories; returns (code, day, amount)."""
+    code, day, amount, category = rows.code, rows.day, rows.amount, rows.category
+    buy = amount >= 0
+    if buy.all():  # no returns: nothing to split
+        return (code, day, amount, rows.row), category, (code[:0], day[:0], amount[:0])
+    back = ~buy
+    lines = (code[buy], day[buy], amount[buy], rows.row[buy])
+    return lines, None if category is None else category[buy], (code[back], day[back], amount[back])
+
+
+def _categories(rows: SortedRows, lines: tuple, category, orders: OrderTable) -> pd.DataFrame:
     """Orders and last purchase per customer and category (empty without a category column)."""
-    if "category" not in frame.columns:
+    if category is None:
         return pd.DataFrame(
             {
                 "code": np.array([], np.int64),
@@ -264,9 +237,7 @@ def _categories(frame, column, lines: tuple, orders: OrderTable) -> pd.DataFrame
                 "last_day": np.array([], np.int64),
             }
         )
-    code, day, rows = lines
-    category, names = category_codes(column("category", None), rows)
-    return category_table(code, day, category, orders, names)
+    return category_table(lines[0], lines[1], category, orders, rows.names)
 
 
 def _purchases(orders, returns, day_starts, n: int, as_of_day: int, unit_days: float):

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from winback_cli.facts import Facts, PurchaseSummary
 from winback_cli.facts_reduce import PeriodSums
-from winback_cli.facts_rows import text_array
+from winback_cli.facts_text import text_array
 
 
 def merge_facts(parts: Sequence[tuple[Facts, pd.Index]]) -> tuple[Facts, pd.Index]:

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.facts_rows import hash_text, text_array, text_buffers
+from winback_cli.facts_text import hash_text, text_array, text_buffers
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,6 @@ class OrderTable:
     day: np.ndarray  # order day (int days)
     amount: np.ndarray  # order value
     of_line: np.ndarray  # order number of every purchase line (in sorted row order)
-    one_day: bool = True  # every line lies on its order's day (no order spans days)
 
 
 def _bits(count: int) -> int:
@@ -145,20 +144,18 @@ def group_orders(
     else:
         of_line = block
     total = np.bincount(of_line, weights=amount, minlength=len(starts))
-    return OrderTable(code[starts], day[starts], total, of_line, one_day=not merged)
+    return OrderTable(code[starts], day[starts], total, of_line)
 
 
-def category_codes(category: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Category number (in name order; -1 for none) of the rows `rows`, and the names."""
+def category_numbers(category: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Category number of every row (in name order; -1 for none), and the names."""
     encoded = text_array(category).dictionary_encode()
     names = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
     distinct, rank = np.unique(names.astype(object), return_inverse=True)
     if len(distinct) and distinct[0] == "":  # no category: sorts first
         distinct, rank = distinct[1:], rank - 1
-    dtype = np.int16 if len(distinct) < 2**15 else np.int64
-    index = encoded.indices.to_numpy(zero_copy_only=False)
-    # Map in file order, then gather the narrow result: random access is the cost here.
-    return rank.astype(dtype)[index][rows], distinct
+    number = pa.array(rank, type=pa.int64()).take(encoded.indices)
+    return number.to_numpy(zero_copy_only=False), distinct
 
 
 def category_table(
@@ -170,51 +167,47 @@ def category_table(
 ) -> pd.DataFrame:
     """Orders and last purchase day per customer and category, grouped by customer.
 
-    Works on purchase lines sorted by (customer, day); a customer's categories
-    come in name order, and the lines of one order count once per category.
+    Works on purchase lines sorted by customer; a customer's categories come
+    in name order, and the lines of one order count once per category.
     """
     has = category >= 0
     order = orders.of_line
     if not has.all():
         code, day, category, order = code[has], day[has], category[has], order[has]
     n_cat = max(len(names), 1)
-    group = code * n_cat
-    group += category
-    group_bits = _bits(int(group.max()) + 1 if len(group) else 1)
-    order_bits = _bits(len(orders.day))
-    if group_bits + order_bits <= 63:  # sort (group, order) as one integer
-        pairs = np.left_shift(group, order_bits)
-        pairs |= order
-        pairs.sort()
-        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-        pair_group, pair_order = pairs >> order_bits, pairs & ((1 << order_bits) - 1)
-    else:
-        unique = np.unique(np.stack([group, order]), axis=1)
-        pair_group, pair_order = unique[0], unique[1]
-    new_group = np.ones(len(pair_group), dtype=bool)
-    new_group[1:] = pair_group[1:] != pair_group[:-1]
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], len(pair_group)][: len(starts)] - 1
-    last = _last_days(orders, pair_order[ends], (code, category, n_cat), day)
-    groups = pair_group[starts]
+    group = code * n_cat + category
+    bins = (int(code.max()) + 1) * n_cat if len(code) else 0
+    distinct = None
+    if bins > 4 * len(group) + 4096:  # too many to count in place: number the groups seen
+        distinct = np.unique(group)
+        group, bins = np.searchsorted(distinct, group), len(distinct)
+    if len(orders.day) == len(orders.of_line):  # every line is an order of its own
+        counts = np.bincount(group, minlength=bins)
+    else:  # count each (order, category) once
+        pairs = sorted_unique(order * n_cat + category)
+        pair_group = orders.code[pairs // n_cat] * n_cat + pairs % n_cat
+        if distinct is not None:
+            pair_group = np.searchsorted(distinct, pair_group)
+        counts = np.bincount(pair_group, minlength=bins)
+    last = np.full(bins, np.iinfo(np.int64).min)
+    np.maximum.at(last, group, day)
+    found = np.flatnonzero(counts)
+    groups = found if distinct is None else distinct[found]
     return pd.DataFrame(
         {
             "code": groups // n_cat,
             "category": pd.Categorical.from_codes(groups % n_cat, categories=names),
-            "orders": np.diff(np.r_[starts, len(pair_group)]).astype(np.int64),
-            "last_day": last.astype(np.int64),
+            "orders": counts[found].astype(np.int64),
+            "last_day": last[found],
         }
     )
 
 
-def _last_days(orders: OrderTable, last_order: np.ndarray, lines: tuple, day) -> np.ndarray:
-    """The latest day of each (customer, category) group, groups ascending."""
-    if orders.one_day:  # a line's day is its order's, and orders run in day order
-        return orders.day[last_order]
-    code, category, n_cat = lines  # an order spread over days: its lines' own days count
-    if not len(code):
-        return day[:0]
-    group = code * n_cat + category
-    order = np.lexsort((day, group))
-    group = group[order]
-    return day[order][np.r_[group[1:] != group[:-1], True]]
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; a plain sort beats a hash table here.
+
+    >>> sorted_unique(np.array([3, 1, 3, 2]))
+    array([1, 2, 3])
+    """
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys

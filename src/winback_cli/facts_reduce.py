@@ -1,6 +1,6 @@
 """Per-customer reductions of sorted order rows: the customer table, period sums, purchase days.
 
-Input arrays are sorted by (customer code, day), as `facts_rows.sort_rows`
+Input arrays are sorted by (customer code, day), as `facts_rows.read_rows`
 and `facts_orders.group_orders` leave them, so firsts, lasts and gaps are
 reads at segment boundaries. Sums use `np.bincount` in that same order, so a
 customer's figures do not depend on which other customers were computed
@@ -26,24 +26,30 @@ class PeriodSums:
     returned: np.ndarray | None = None  # (2, customers) value of returns, positive
 
 
-def _sums(code: np.ndarray, weights: np.ndarray | None, masks, n: int) -> np.ndarray:
-    return np.stack(
-        [
-            np.bincount(code[m], minlength=n)
-            if weights is None
-            else np.bincount(code[m], weights=weights[m], minlength=n)
-            for m in masks
-        ]
-    )
+def total_by(code: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Sum of `weights` per customer code, always float (bincount of nothing gives ints)."""
+    return np.bincount(code, weights=weights, minlength=n).astype(np.float64, copy=False)
+
+
+def _by_period(code: np.ndarray, period: np.ndarray, weights, n: int) -> np.ndarray:
+    """(2, n) counts, or sums of `weights`, of rows in period 0 and 1 (2 is neither)."""
+    bins = code * 3 + period
+    if weights is None:
+        totals = np.bincount(bins, minlength=3 * n)
+    else:
+        totals = total_by(bins, weights, 3 * n)
+    return np.ascontiguousarray(totals.reshape(n, 3)[:, :2].T)
 
 
 def window_sums(orders: OrderTable, n: int, edges: tuple[int, int, int]) -> PeriodSums:
     """Orders and their value in [middle, end) and in [start, middle), days as ints."""
     start, middle, end = edges
     day = orders.day
-    masks = ((day >= middle) & (day < end), (day >= start) & (day < middle))
+    period = (day < middle).astype(np.int64) + (day < start)
+    period[day >= end] = 2
     return PeriodSums(
-        _sums(orders.code, None, masks, n), _sums(orders.code, orders.amount, masks, n)
+        _by_period(orders.code, period, None, n),
+        _by_period(orders.code, period, orders.amount, n),
     )
 
 
@@ -55,19 +61,17 @@ def reason_sums(
     The periods end at the customer's last order (`last`, one entry per customer).
     """
     n = len(last)
-    end = last + 1
 
-    def masks(code: np.ndarray, day: np.ndarray):
-        start = end[code]
-        recent = day >= start - width
-        return recent, ~recent & (day >= start - 2 * width)
+    def period(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+        start = last[code] + 1
+        return (day < start - width).astype(np.int64) + (day < start - 2 * width)
 
-    order_masks = masks(orders.code, orders.day)
+    ordered = period(orders.code, orders.day)
     code, day, amount = returns
     return PeriodSums(
-        _sums(orders.code, None, order_masks, n),
-        _sums(orders.code, orders.amount, order_masks, n),
-        _sums(code, -amount, masks(code, day), n),  # positive, and +0.0 where none
+        _by_period(orders.code, ordered, None, n),
+        _by_period(orders.code, ordered, orders.amount, n),
+        _by_period(code, period(code, day), -amount, n),  # positive, and +0.0 where none
     )
 
 
@@ -77,7 +81,7 @@ def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.n
     new = np.ones(len(code), dtype=bool)
     new[1:] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
     starts = np.flatnonzero(new)
-    code, day = code[starts], day[starts]
+    code, day = code[new], day[new]
     n_days = np.bincount(code, minlength=n)
     same = code[1:] == code[:-1]
     gap, gap_code = np.diff(day)[same], code[1:][same]
@@ -143,17 +147,14 @@ def rolling_peak(monthly: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarr
     (array([3.]), array([7.]))
     """
     n, months = monthly.shape
-    cumulative = np.zeros((n, months + 1))
-    np.cumsum(monthly, axis=1, out=cumulative[:, 1:])
+    # Month-major, so that every step below runs over one contiguous row of customers.
+    cumulative = np.zeros((months + 1, n))
+    np.cumsum(monthly.T, axis=0, out=cumulative[1:])
     # Window k covers months k .. k + window - 1: cumulative[k + window] - cumulative[k].
-    ends = np.minimum(np.arange(months) + window, months)
-    full = int((ends == np.arange(months) + window).sum())
-    sums = cumulative[:, window : window + full] - cumulative[:, :full]
-    peak = sums.max(axis=1) if full else np.full(n, -np.inf)
-    if full < months:  # windows running past the oldest month
-        tail = cumulative[:, months : months + 1] - cumulative[:, full:months]
-        peak = np.maximum(peak, tail.max(axis=1))
-    current = cumulative[:, min(window, months)] - cumulative[:, 0]
+    current = cumulative[min(window, months)] - cumulative[0]
+    peak = current.copy()
+    for k in range(1, months):
+        np.maximum(peak, cumulative[min(k + window, months)] - cumulative[k], out=peak)
     return current, peak
 
 
@@ -161,12 +162,13 @@ def customer_table(
     code: np.ndarray,
     amount: np.ndarray,
     orders: OrderTable,
+    returns: tuple[np.ndarray, np.ndarray, np.ndarray],
     monthly: np.ndarray,
     day_info: tuple[np.ndarray, np.ndarray],
     days: tuple[int, int],
     margin: tuple[np.ndarray, np.ndarray] | None,
 ) -> pd.DataFrame:
-    """One row per customer; `code`/`amount` are all rows, returns included.
+    """One row per customer; `code`/`amount` are all rows, `returns` (code, day, amount) some.
 
     `day_info` is (distinct order days, median gap) per customer, `days` is
     (as-of day, the day shown as first order of customers with only returns),
@@ -181,12 +183,12 @@ def customer_table(
     last = first.copy()
     first[has_order] = orders.day[first_at[has_order]]
     last[has_order] = orders.day[(first_at + n_orders - 1)[has_order]]
-    revenue = np.bincount(code, weights=amount, minlength=n)
+    revenue = total_by(code, amount, n)
     revenue_12m, peak_12m = rolling_peak(monthly, 12)
     tenure_years = (as_of_day - first) / 365.25
     years = np.maximum(tenure_years, 1.0)  # a new customer's revenue is not extrapolated
-    is_return = amount < 0
-    order_sum = np.bincount(orders.code, weights=orders.amount, minlength=n)
+    return_code, _, return_amount = returns
+    order_sum = total_by(orders.code, orders.amount, n)
     table = {
         "first_order": first.astype("datetime64[D]").astype("datetime64[s]"),
         "last_order": last.astype("datetime64[D]").astype("datetime64[s]"),
@@ -200,13 +202,13 @@ def customer_table(
         "revenue_per_year": revenue / years,
         "aov": order_sum / np.maximum(n_orders, 1),
         "tenure_years": tenure_years,
-        "returns": np.bincount(code[is_return], minlength=n),
-        "returns_value": -np.bincount(code[is_return], weights=amount[is_return], minlength=n),
+        "returns": np.bincount(return_code, minlength=n),
+        "returns_value": -total_by(return_code, return_amount, n),
         "has_order": has_order,
     }
     if margin is not None:
         values, recent = margin
-        table["margin_total"] = np.bincount(code, weights=values, minlength=n)
-        table["margin_12m"] = np.bincount(code[recent], weights=values[recent], minlength=n)
+        table["margin_total"] = total_by(code, values, n)
+        table["margin_12m"] = total_by(code[recent], values[recent], n)
         table["margin_per_year"] = table["margin_total"] / years
     return pd.DataFrame(table)

@@ -124,43 +124,29 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
             f"the facts hold no reason sums for {settings.window}; compute them with "
             "FactNeeds.from_rules(rules)"
         )
-    values = {("bought", p): sums.value[p] for p in (0, 1)}
-    values.update({("orders", p): sums.orders[p].astype(float) for p in (0, 1)})
-    values.update({("returned", p): sums.returned[p] for p in (0, 1)})
-    wide = pd.DataFrame(values, index=pd.Index(customer_ids.astype("str"), name="customer_id"))
-
-    def get(name: str, period: int) -> np.ndarray:
-        return wide[(name, period)].to_numpy(dtype=float)
-
-    share = [
-        np.divide(
-            get("returned", p),
-            get("bought", p),
-            out=np.zeros(len(wide)),
-            where=get("bought", p) > 0,
-        )
-        for p in (0, 1)
-    ]
+    bought, orders, returned = sums.value, sums.orders.astype(float), sums.returned
+    share = np.divide(returned, bought, out=np.zeros(bought.shape), where=bought > 0)
     quality = (share[0] > settings.returns_share_above) & (share[0] >= 2 * share[1])
-    aov = [
-        np.divide(
-            get("bought", p), get("orders", p), out=np.zeros(len(wide)), where=get("orders", p) > 0
-        )
-        for p in (0, 1)
-    ]
-    enough = (get("orders", 0) >= 2) & (get("orders", 1) >= 2)
+    aov = np.divide(bought, orders, out=np.zeros(bought.shape), where=orders > 0)
+    enough = (orders[0] >= 2) & (orders[1] >= 2)
     price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
     money = money_formatter(rules.locale, rules.currency)
     label = f"the last {settings.window} of ordering"
-    evidence = np.full(len(wide), "", dtype=object)
-    for i in np.flatnonzero(quality):
-        evidence[i] = (
-            f"returns were {share[0][i]:.0%} of purchases in {label}, {share[1][i]:.0%} before"
-        )
-    for i in np.flatnonzero(price):
-        evidence[i] = f"average order {money(aov[0][i])} in {label}, {money(aov[1][i])} before"
+    evidence = np.full(len(customer_ids), "", dtype=object)
+    # Python floats format faster than numpy scalars; only flagged customers get text.
+    recent, before = share[:, quality].tolist()
+    evidence[quality] = [
+        f"returns were {a:.0%} of purchases in {label}, {b:.0%} before"
+        for a, b in zip(recent, before, strict=True)
+    ]
+    recent, before = aov[:, price].tolist()
+    evidence[price] = [
+        f"average order {money(a)} in {label}, {money(b)} before"
+        for a, b in zip(recent, before, strict=True)
+    ]
     probable = np.where(quality, "quality", np.where(price, "price", ""))
-    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=wide.index)
+    index = pd.Index(customer_ids.astype("str"), name="customer_id")
+    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=index)
 
 
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
