@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winback_cli.amounts import parse_amounts, parse_number
@@ -243,3 +243,27 @@ def test_any_text_gives_a_value_or_a_reason(values, decimal):
     result = parse_amounts(column(*values), decimal=decimal)
     assert_consistent(result, len(values))
     assert result.decimal in {".", ","}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="0123456789.-", min_size=0, max_size=7), min_size=1, max_size=8),
+    st.sampled_from([None, ".", ","]),
+    st.booleans(),
+)
+def test_fast_path_reads_plain_numbers_like_the_full_path(values, decimal, commas):
+    import winback_cli.amounts as amounts
+
+    if commas:
+        values = [v.replace(".", ",") for v in values]
+    column = pd.Series(values, dtype="str")
+    fast = parse_amounts(column, decimal=decimal)
+    original = amounts._parse_plain
+    amounts._parse_plain = lambda *args: None
+    try:
+        full = parse_amounts(column, decimal=decimal)
+    finally:
+        amounts._parse_plain = original
+    pd.testing.assert_series_equal(fast.values, full.values)
+    assert fast.problems.tolist() == full.problems.tolist()
+    assert fast.decimal == full.decimal

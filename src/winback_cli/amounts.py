@@ -55,7 +55,6 @@ _VALID = {
     ".": rf"^(?:[1-9][0-9]{{0,2}}(?:[,'’{_SPACES}][0-9]{{3}})+|[0-9]*)(?:\.[0-9]+)?{_EXP}$",
     ",": rf"^(?:[1-9][0-9]{{0,2}}(?:[.'’{_SPACES}][0-9]{{3}})+|[0-9]*)(?:,[0-9]+)?{_EXP}$",
 }
-_PLAIN = r"^-?[0-9]+(?:[.,][0-9]+)?$"
 _AMBIGUOUS = r"^-?[1-9][0-9]{0,2}[.,][0-9]{3}$"
 _OTHER = {".": ",", ",": "."}
 
@@ -146,23 +145,32 @@ def _maybe(present: frozenset[int], needles: Iterable[str]) -> list[str]:
 def _parse_plain(
     text: pa.Array, present: frozenset[int], decimal: Separator | None, hint: Separator
 ) -> tuple[pa.Array, str] | None:
-    """Fast path for columns of bare numbers like `-12.5` or `1234,56`; None if not plain."""
+    """Fast path for columns of bare numbers like `-12.5` or `1234,56`; None if not plain.
+
+    Arrow's cast does the checking: with only digits, one kind of separator and
+    `-` in the text it reads exactly the values `-?[0-9]+([.,][0-9]+)?` plus
+    `.5`, `5.` and `-.5`, which the full path judges instead.
+    """
     if not present <= set(b"0123456789.,-"):
-        return None
-    if not pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
         return None
     found = set(_maybe(present, ".,"))
     if len(found) == 2:
         return None  # mixed separators: the full path judges contradictions
-    if not found:
-        return _finite(pc.cast(text, pa.float64())), decimal or hint
-    sep = found.pop()
-    used = decimal or (sep if _proves_decimal(text, sep) else hint)
-    if used != sep:
-        return None  # the separator marks thousands: the full path checks the groups
-    if sep == ",":
-        text = pc.replace_substring(text, ",", ".")
-    return _finite(pc.cast(text, pa.float64())), used
+    used = decimal or hint
+    if found:
+        sep = found.pop()
+        used = decimal or (sep if _proves_decimal(text, sep) else hint)
+        if used != sep:
+            return None  # the separator marks thousands: the full path checks the groups
+        if sep == ",":
+            text = pc.replace_substring(text, ",", ".")
+        bare_point = pc.or_(pc.starts_with(text, "."), pc.ends_with(text, "."))
+        if pc.any(pc.or_(bare_point, pc.starts_with(text, "-."))).as_py():
+            return None
+    try:
+        return _finite(pc.cast(text, pa.float64())), used
+    except pa.ArrowInvalid:
+        return None
 
 
 def _proves_decimal(plain: pa.Array, sep: str) -> bool:
