@@ -9,6 +9,7 @@ with it (what lets `merge_facts` join partitions exactly).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,13 @@ def reason_sums(
     """
     n = len(last)
 
+    # A day is before the recent period when day < last + 1 - width, that is when the
+    # whole number of days before the last order is at least floor(width).
+    edges = math.floor(width), math.floor(2 * width)
+
     def period(code: np.ndarray, day: np.ndarray) -> np.ndarray:
-        start = last[code] + 1
-        return (day < start - width).astype(np.int64) + (day < start - 2 * width)
+        since = last[code] - day
+        return (since >= edges[0]).astype(np.int64) + (since >= edges[1])
 
     ordered = period(orders.code, orders.day)
     code, day, amount = returns
