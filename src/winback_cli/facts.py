@@ -181,7 +181,7 @@ def compute_facts(
     del bins
     lines, line_category, returns = _split(rows)
     orders = group_orders(*lines, rows.keys)
-    day_starts, *day_info = order_days(orders, n)
+    distinct_days, *day_info = order_days(orders, n)
     margin = None if rows.margin is None else (rows.margin, bucket < 12)
     days = (as_of_day, first_day)
     table = customer_table(code, amount, orders, returns, monthly, day_info, days, margin)
@@ -201,7 +201,7 @@ def compute_facts(
         else reason_sums(orders, returns, last, needs.reasons_days),
         purchases=None
         if needs.clv_unit_days is None
-        else _purchases(orders, returns, day_starts, n, as_of_day, needs.clv_unit_days),
+        else _purchases(orders, returns, distinct_days, n, as_of_day, needs.clv_unit_days),
     )
     return facts, pd.Index(pd.array(rows.ids, dtype="str"), name="customer_id")
 
@@ -240,9 +240,9 @@ def _categories(rows: SortedRows, lines: tuple, category, orders: OrderTable) ->
     return category_table(lines[0], lines[1], category, orders, rows.names)
 
 
-def _purchases(orders, returns, day_starts, n: int, as_of_day: int, unit_days: float):
+def _purchases(orders, returns, order_days, n: int, as_of_day: int, unit_days: float):
     from winback_cli.clv_model import summarise_purchase_days
 
-    code, day, value, left_out = purchase_days(orders, returns, day_starts)
+    code, day, value, left_out = purchase_days(orders, returns, order_days)
     rfm = summarise_purchase_days(code, day, value, n, as_of_day, unit_days)
     return PurchaseSummary(unit_days, rfm, left_out)
