@@ -163,9 +163,11 @@ def compute_facts(
 ) -> tuple[Facts, pd.Index]:
     """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids.
 
-    `first_day` (days since 1970-01-01, at most the earliest order day) fixes
-    how far back monthly revenue reaches, so that facts computed on parts of
-    the customers line up; it defaults to the earliest day in `frame`.
+    `first_day` (days since 1970-01-01) is the earliest order day before
+    `as_of` over all parts when facts are computed per group of customers
+    (`facts_merge.merge_facts`): it fixes how far back monthly revenue reaches
+    and the first order shown for customers with only returns, so that the
+    parts line up. It defaults to the earliest such day in `frame`.
     """
     needs = needs or FactNeeds()
     as_of_day = day_of(as_of)
@@ -173,7 +175,9 @@ def compute_facts(
     code, day, amount, n = rows.code, rows.day, rows.amount, len(rows.ids)
     if first_day is None:
         first_day = int(day.min()) if len(day) else as_of_day - 366
-    starts = month_starts(as_of, first_day)
+    # A first_day after some order would lose it; months then reach that order (and
+    # parts computed alike no longer line up, which merge_facts refuses).
+    starts = month_starts(as_of, min(first_day, int(day.min())) if len(day) else first_day)
     bucket = _buckets(day, starts, first_day, as_of_day)
     bins = code * len(starts)
     bins += bucket
