@@ -163,9 +163,11 @@ def compute_facts(
 ) -> tuple[Facts, pd.Index]:
     """Reduce order rows (dated before `as_of`) to `Facts`; also return the customer ids.
 
-    `first_day` (days since 1970-01-01, at most the earliest order day) fixes
-    how far back monthly revenue reaches, so that facts computed on parts of
-    the customers line up; it defaults to the earliest day in `frame`.
+    `first_day` (days since 1970-01-01) is the earliest order day before
+    `as_of` over all parts when facts are computed per group of customers
+    (`facts_merge.merge_facts`): it fixes how far back monthly revenue reaches
+    and the first order shown for customers with only returns, so that the
+    parts line up. It defaults to the earliest such day in `frame`.
     """
     needs = needs or FactNeeds()
     as_of_day = day_of(as_of)
@@ -173,7 +175,9 @@ def compute_facts(
     code, day, amount, n = rows.code, rows.day, rows.amount, len(rows.ids)
     if first_day is None:
         first_day = int(day.min()) if len(day) else as_of_day - 366
-    starts = month_starts(as_of, first_day)
+    # A first_day after some order would lose it; months then reach that order (and
+    # parts computed alike no longer line up, which merge_facts refuses).
+    starts = month_starts(as_of, min(first_day, int(day.min())) if len(day) else first_day)
     bucket = _buckets(day, starts, first_day, as_of_day)
     bins = code * len(starts)
     bins += bucket
@@ -181,7 +185,7 @@ def compute_facts(
     del bins
     lines, line_category, returns = _split(rows)
     orders = group_orders(*lines, rows.keys)
-    day_starts, *day_info = order_days(orders, n)
+    distinct_days, *day_info = order_days(orders, n)
     margin = None if rows.margin is None else (rows.margin, bucket < 12)
     days = (as_of_day, first_day)
     table = customer_table(code, amount, orders, returns, monthly, day_info, days, margin)
@@ -201,7 +205,7 @@ def compute_facts(
         else reason_sums(orders, returns, last, needs.reasons_days),
         purchases=None
         if needs.clv_unit_days is None
-        else _purchases(orders, returns, day_starts, n, as_of_day, needs.clv_unit_days),
+        else _purchases(orders, returns, distinct_days, n, as_of_day, needs.clv_unit_days),
     )
     return facts, pd.Index(pd.array(rows.ids, dtype="str"), name="customer_id")
 
@@ -240,9 +244,9 @@ def _categories(rows: SortedRows, lines: tuple, category, orders: OrderTable) ->
     return category_table(lines[0], lines[1], category, orders, rows.names)
 
 
-def _purchases(orders, returns, day_starts, n: int, as_of_day: int, unit_days: float):
+def _purchases(orders, returns, order_days, n: int, as_of_day: int, unit_days: float):
     from winback_cli.clv_model import summarise_purchase_days
 
-    code, day, value, left_out = purchase_days(orders, returns, day_starts)
+    code, day, value, left_out = purchase_days(orders, returns, order_days)
     rfm = summarise_purchase_days(code, day, value, n, as_of_day, unit_days)
     return PurchaseSummary(unit_days, rfm, left_out)

@@ -9,6 +9,7 @@ with it (what lets `merge_facts` join partitions exactly).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,13 @@ def reason_sums(
     """
     n = len(last)
 
+    # A day is before the recent period when day < last + 1 - width, that is when the
+    # whole number of days before the last order is at least floor(width).
+    edges = math.floor(width), math.floor(2 * width)
+
     def period(code: np.ndarray, day: np.ndarray) -> np.ndarray:
-        start = last[code] + 1
-        return (day < start - width).astype(np.int64) + (day < start - 2 * width)
+        since = last[code] - day
+        return (since >= edges[0]).astype(np.int64) + (since >= edges[1])
 
     ordered = period(orders.code, orders.day)
     code, day, amount = returns
@@ -75,13 +80,17 @@ def reason_sums(
     )
 
 
-def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each customer's distinct order days start, their number, and the median gap."""
+def order_days(orders: OrderTable, n: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Each customer's distinct order days, their number, and the median gap between them.
+
+    The days come as (first order of each, customer code, day), in order.
+    """
     code, day = orders.code, orders.day
     new = np.ones(len(code), dtype=bool)
     new[1:] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
     starts = np.flatnonzero(new)
     code, day = code[new], day[new]
+    days = (starts, code, day)
     n_days = np.bincount(code, minlength=n)
     same = code[1:] == code[:-1]
     gap, gap_code = np.diff(day)[same], code[1:][same]
@@ -93,7 +102,7 @@ def order_days(orders: OrderTable, n: int) -> tuple[np.ndarray, np.ndarray, np.n
         first = (np.cumsum(count) - count)[has]
         low, high = gap[first + (count[has] - 1) // 2], gap[first + count[has] // 2]
         median[has] = (low + high) / 2
-    return starts, n_days, median
+    return days, n_days, median
 
 
 def _sort_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,15 +120,15 @@ def _sort_pairs(major: np.ndarray, minor: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def purchase_days(
-    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], starts: np.ndarray
+    orders: OrderTable, returns: tuple[np.ndarray, np.ndarray, np.ndarray], days: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One row per customer and purchase day (code, day, net value) with returns moved onto it.
 
-    `starts` are the first orders of each customer's distinct order days. A
-    return counts against the customer's latest purchase day on or before it;
-    returns before a customer's first purchase are left out and counted.
+    `days` are the distinct order days from `order_days`. A return counts
+    against the customer's latest purchase day on or before it; returns
+    before a customer's first purchase are left out and counted.
     """
-    code, day = orders.code[starts], orders.day[starts]
+    starts, code, day = days
     if len(starts) == len(orders.day):
         value = orders.amount.copy()
     else:

@@ -63,9 +63,8 @@ def _padded(grid: np.ndarray, multiple: int) -> np.ndarray:
 def _byte_columns(array: pa.LargeStringArray):
     """The bytes at position 0, 1, ... of every text; 0 past the end of a text."""
     grid = _fixed_width(array)
-    if grid is not None:
-        for position in range(grid.shape[1]):
-            yield grid[:, position]
+    if grid is not None:  # position-major: each column becomes contiguous
+        yield from np.ascontiguousarray(grid.T)
         return
     offsets, data = text_buffers(array)
     start, length = offsets[:-1], np.diff(offsets)
