@@ -253,7 +253,8 @@ def _reference_duplicates(orders: pd.DataFrame) -> pd.Series:
     )
 )
 def test_duplicate_rows_are_exactly_those_of_the_definition(rows):
-    from winback_cli.load import RejectLog, drop_duplicates
+    from winback_cli.duplicates import drop_duplicates
+    from winback_cli.load import RejectLog
 
     frame = pd.DataFrame(
         {

@@ -70,9 +70,10 @@ def scan_command(request: ScanRequest, stdout: Console, stderr: Console) -> None
     """Run the scan and write or show its result."""
     from winback_cli.atomic import check_writable
     from winback_cli.load import input_bytes
+    from winback_cli.order_facts import NoUsableRowsError
     from winback_cli.progress_bar import ReadProgress
     from winback_cli.render import print_notes, summary_table
-    from winback_cli.scan import NoUsableRowsError, ScanOptions, run_scan, select
+    from winback_cli.scan import ScanOptions, run_scan, select
 
     rules, source = request.rules
     fmt = choose_format(request.fmt, request.output, stdout)

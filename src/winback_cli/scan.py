@@ -1,6 +1,7 @@
 """`winback scan` as a library call: files in, one row per customer out.
 
-`run_scan` loads the exports, reduces them to facts, runs the triggers,
+`run_scan` loads the exports and reduces them to facts (`order_facts`, a
+group of customers at a time, so large exports fit in memory), runs the triggers,
 scores value and decides who is worth winning back. It returns a
 `ScanResult` (the customer table with stable columns, a summary, the
 rejects and notes for people); it prints nothing. The column order of the
@@ -18,26 +19,12 @@ import pandas as pd
 
 from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
 from winback_cli.customers import Customers, load_customers
-from winback_cli.errors import InputError, RulesError
-from winback_cli.facts import (
-    FactNeeds,
-    Facts,
-    compute_facts,
-    day_of,
-    default_as_of,
-)
-from winback_cli.facts_merge import merge_facts
+from winback_cli.errors import RulesError
 from winback_cli.load import (
-    LoadLog,
     Orders,
-    combine,
-    drop_duplicates,
-    duplicates_note,
-    input_bytes,
-    iter_orders,
 )
 from winback_cli.money import money_formatter
-from winback_cli.partitions import PartitionStore
+from winback_cli.order_facts import order_facts
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
 from winback_cli.reasons import data_signals
 from winback_cli.rules import Rules
@@ -78,14 +65,6 @@ CORE_COLUMNS = (
     "median_gap_days",
     *SCORE_COLUMNS,
 )
-
-
-class NoUsableRowsError(InputError):
-    """No order row could be used; carries the rejects so they can still be written."""
-
-    def __init__(self, message: str, rejects: pd.DataFrame) -> None:
-        super().__init__(message)
-        self.rejects = rejects
 
 
 @dataclass(frozen=True)
@@ -146,7 +125,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     """Load, compute facts, trigger, score; see the module docstring."""
     rules = options.rules
     customers = load_customers(options.customers, rules) if options.customers else None
-    facts, ids, orders = _order_facts(options)
+    facts, ids, orders = order_facts(options)
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     as_of = facts.as_of
     people = _people(ids, customers)
@@ -193,107 +172,6 @@ def run_scan(options: ScanOptions) -> ScanResult:
     notes.extend(more)
     return ScanResult(
         table, _summarise(table), as_of.date(), orders, customers, tuple(notes), signals
-    )
-
-
-def _order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
-    """Read the order files slice by slice and reduce them to facts, a customer group at a time.
-
-    The rows themselves are kept (in `Orders.frame`) only with `keep_rows`.
-    """
-    log = LoadLog()
-    needs = FactNeeds.from_rules(options.rules)
-    with PartitionStore(spill_rows=None if not options.keep_rows else 2**62) as store:
-        span = _read_orders(options, log, store)
-        if not span.rows:
-            _no_usable_rows(log)
-        as_of = pd.Timestamp(options.as_of) if options.as_of else span.default_as_of()
-        if span.later:
-            log.warnings.append(
-                f"{span.later} order row(s) dated on or after the as-of date {as_of.date()} "
-                "were not considered"
-            )
-        parts, kept, duplicates = [], [], 0
-        for frames in store.groups():
-            frame, dropped = drop_duplicates(combine(frames), log.rejects)
-            duplicates += dropped
-            part = compute_facts(frame, as_of, needs, first_day=span.first_day)
-            if len(part[1]):
-                parts.append(part)
-            if options.keep_rows:
-                kept.append(frame)
-    if duplicates:
-        log.warnings.append(duplicates_note(duplicates))
-    if not parts:
-        raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
-    facts, ids = parts[0] if len(parts) == 1 else merge_facts(parts)
-    orders = Orders(
-        frame=combine(kept) if options.keep_rows else combine([]),
-        rejects=log.rejects.frame(),
-        rows_read=log.rows_read,
-        files=tuple(log.files),
-        profiles=tuple(log.profiles),
-        warnings=tuple(log.warnings),
-        rows_used=span.rows - duplicates,
-    )
-    return facts, ids, orders
-
-
-@dataclass
-class _Span:
-    """Rows seen while reading, and their first and last day."""
-
-    as_of: pd.Timestamp | None
-    rows: int = 0
-    later: int = 0  # rows on or after a given as-of date
-    first_day: int | None = None
-    last: pd.Timestamp | None = None
-
-    def add(self, frame: pd.DataFrame) -> None:
-        if frame.empty:
-            return
-        dates = frame["order_date"]
-        self.rows += len(frame)
-        first, last = day_of(dates.min()), dates.max()
-        self.first_day = first if self.first_day is None else min(self.first_day, first)
-        self.last = last if self.last is None else max(self.last, last)
-        if self.as_of is not None:
-            self.later += int((dates >= self.as_of).sum())
-
-    def default_as_of(self) -> pd.Timestamp:
-        return default_as_of(pd.Series([self.last]))
-
-
-def _read_orders(options: ScanOptions, log: LoadLog, store: PartitionStore) -> _Span:
-    span = _Span(pd.Timestamp(options.as_of) if options.as_of else None)
-    total = input_bytes(options.orders)
-    done = [0, 0]
-
-    def progress(consumed: int, rows: int) -> None:
-        done[0] += consumed
-        done[1] += rows
-        if total and done[0]:
-            store.expected_rows = int(done[1] * total / done[0])
-        if options.progress is not None:
-            options.progress(consumed, rows)
-
-    for frame in iter_orders(
-        options.orders, options.rules, log, today=options.today, progress=progress
-    ):
-        span.add(frame)
-        store.add(frame)
-    return span
-
-
-def _no_usable_rows(log: LoadLog) -> None:
-    rejects = log.rejects.frame()
-    first = "; ".join(f"row {r.row}: {r.reason}" for r in rejects.head(3).itertuples(index=False))
-    raise NoUsableRowsError(
-        f"{', '.join(log.files)}: no usable order rows "
-        f"({log.rows_read} read, {len(rejects)} rejected)"
-        + (f": {first}" if first else "")
-        + "; list them all with --rejects FILE",
-        rejects,
     )
 
 

@@ -26,6 +26,7 @@ from winback_cli.errors import ColumnError, InputError
 from winback_cli.sniff import decode_bytes, detect_delimiter
 
 ROW = "_row"  # spreadsheet row number of each record (header is row 1)
+FILE = "_file"  # the file a parsed order row came from
 BLOCK_SIZE = 8 << 20
 SAMPLE = 1 << 20  # bytes decoded for sniffing the header and delimiter
 MAX_HEADER = 200_000  # characters; real exports' headers are a few thousand at most
