@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,48 @@ def test_running_numbers_spread_evenly():
     ids = pd.Series([f"C{i:07d}" for i in range(100_000)], dtype="str")
     counts = np.bincount(partition_of(ids, 16), minlength=16)
     assert counts.min() > 0.8 * counts.mean()
+
+
+def test_a_full_disk_is_a_clear_error_not_a_traceback(monkeypatch):
+    import pyarrow.feather as feather
+
+    from winback_cli.errors import OutputError
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(feather, "write_feather", full)
+    with PartitionStore(spill_rows=10) as store:
+        store.expected_rows = 100
+        with pytest.raises(OutputError, match=r"No space left.*TMPDIR"):
+            store.add(orders(50, 30))
+
+
+def test_a_scan_spilled_to_disk_in_small_slices_equals_the_scan_in_memory(monkeypatch):
+    from typer.testing import CliRunner
+
+    from winback_cli import partitions, slices
+    from winback_cli.cli import app
+
+    from .conftest import EXAMPLES
+
+    args = [
+        "scan",
+        str(EXAMPLES / "orders_de.csv"),
+        "--customers",
+        str(EXAMPLES / "customers_de.csv"),
+        "--rules",
+        str(EXAMPLES / "rules.yaml"),
+        "--status",
+        "all",
+        "--format",
+        "csv",
+    ]
+    whole = CliRunner().invoke(app, args)
+    monkeypatch.setattr(slices, "SLICE_BYTES", 4096)
+    monkeypatch.setattr(partitions, "SPILL_ROWS", 200)
+    spilled = CliRunner().invoke(app, args)
+    assert whole.exit_code == spilled.exit_code == 0
+    assert spilled.stdout == whole.stdout
+    assert spilled.stderr == whole.stderr
+    assert len(whole.stdout.splitlines()) == 40  # header + 39 customers

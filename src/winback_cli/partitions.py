@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from winback_cli.errors import OutputError
+
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
 
@@ -80,12 +82,21 @@ class PartitionStore:
         self._parts = (
             max(2, math.ceil(1.5 * expected / self.spill_rows)) if expected else UNKNOWN_PARTS
         )
-        self._folder = Path(tempfile.mkdtemp(prefix="winback-"))
+        try:
+            self._folder = Path(tempfile.mkdtemp(prefix="winback-"))
+        except OSError as error:
+            raise _no_room(tempfile.gettempdir(), error) from None
         held, self._memory = self._memory, []
         for frame in held:
             self._write(frame)
 
     def _write(self, frame: pd.DataFrame) -> None:
+        try:
+            self._write_parts(frame)
+        except OSError as error:  # disk full, folder gone: say where and what to do
+            raise _no_room(str(self._folder), error) from None
+
+    def _write_parts(self, frame: pd.DataFrame) -> None:
         part = partition_of(frame["customer_id"], self._parts)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self._parts + 1))
@@ -96,6 +107,14 @@ class PartitionStore:
                 path = self._folder / f"part{k:04d}-{self._pieces:06d}.arrow"
                 feather.write_feather(table.take(rows), path, compression="uncompressed")
         self._pieces += 1
+
+
+def _no_room(folder: str, error: OSError) -> OutputError:
+    return OutputError(
+        f"{folder}: cannot write the temporary files a large export needs ({error}). Fix: "
+        "free disk space there (about 1.6 times the size of the CSV files), or set TMPDIR "
+        "to a folder that has it"
+    )
 
 
 def _read(path: Path) -> pd.DataFrame:
