@@ -12,10 +12,9 @@ true spreadsheet row. Parquet files are read a batch of row groups at a time.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from queue import Empty, Queue
@@ -31,6 +30,7 @@ from winback_cli.tables import (
     SAMPLE,
     RawTable,
     empty_rejects,
+    open_input,
     parse_records,
     read_head,
     table_from_bytes,
@@ -60,7 +60,7 @@ def iter_table(
     if path != "-" and path.lower().endswith(".parquet"):
         yield from _iter_parquet(path, report)
         return
-    with _open(path) as (stream, source):
+    with open_input(path) as (stream, source):
         first = stream.read(max(slice_bytes, head_bytes))
         while True:  # the head must hold the whole header row; is there more?
             more = stream.read(1 if _holds_header(first) else head_bytes)
@@ -73,23 +73,6 @@ def iter_table(
             yield table
             return
         yield from _iter_slices(first, stream, source, slice_bytes, report)
-
-
-@contextmanager
-def _open(path: str) -> Iterator[tuple[BinaryIO, str]]:
-    if path == "-":
-        yield sys.stdin.buffer, "<stdin>"
-        return
-    try:
-        stream = Path(path).open("rb")  # noqa: SIM115 -- closed by the with below
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a file; name the CSV file(s)") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied; check the file's permissions") from None
-    with stream:
-        yield stream, path
 
 
 def _iter_slices(

@@ -14,8 +14,11 @@ import codecs
 import csv
 import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -59,18 +62,28 @@ def empty_rejects() -> pd.DataFrame:
     )
 
 
-def read_bytes(path: str) -> tuple[bytes, str]:
-    """Bytes of `path` (or stdin for `-`) and the name to use in messages."""
+@contextmanager
+def open_input(path: str) -> Iterator[tuple[BinaryIO, str]]:
+    """`path` (or stdin for `-`) opened for reading bytes, and the name to use in messages."""
     if path == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+        yield sys.stdin.buffer, "<stdin>"
+        return
     try:
-        return Path(path).read_bytes(), path
+        stream = Path(path).open("rb")  # noqa: SIM115 -- closed by the with below
     except FileNotFoundError:
         raise InputError(f"{path}: file not found; check the path") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a file; name the CSV file(s)") from None
     except PermissionError:
         raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    with stream:
+        yield stream, path
+
+
+def read_bytes(path: str) -> tuple[bytes, str]:
+    """Bytes of `path` (or stdin for `-`) and the name to use in messages."""
+    with open_input(path) as (stream, source):
+        return stream.read(), source
 
 
 def _utf8_body(data: bytes, source: str) -> tuple[bytes, str, tuple[str, ...]]:
