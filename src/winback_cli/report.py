@@ -28,16 +28,9 @@ import pandas as pd
 from winback_cli.durations import Duration
 from winback_cli.facts import FactNeeds, compute_facts, trigger_windows
 from winback_cli.rules import Rules
+from winback_cli.trigger_rules import ORDER_KINDS
 from winback_cli.triggers import evaluate
 
-ORDER_KINDS = (
-    "inactive",
-    "revenue_drop",
-    "category_lapse",
-    "overdue",
-    "basket_shrink",
-    "frequency_drop",
-)
 COHORT_MONTHS = (1, 3, 6, 12)
 
 

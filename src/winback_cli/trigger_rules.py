@@ -159,14 +159,13 @@ Trigger = Annotated[
     Field(discriminator="kind"),
 ]
 
-TRIGGER_KINDS = (
+# Kinds read from the orders alone (the report re-runs them at past month ends).
+ORDER_KINDS = (
     "inactive",
     "revenue_drop",
     "category_lapse",
     "overdue",
     "basket_shrink",
     "frequency_drop",
-    "contract",
-    "field",
-    "p_alive",
 )
+TRIGGER_KINDS = (*ORDER_KINDS, "contract", "field", "p_alive")
