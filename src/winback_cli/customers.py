@@ -15,9 +15,9 @@ import pandas as pd
 
 from winback_cli.columns import CUSTOMER_FIELDS, map_columns
 from winback_cli.dates import parse_dates
-from winback_cli.load import FILE, RejectLog
+from winback_cli.rejects import RejectLog
 from winback_cli.rules import Rules
-from winback_cli.tables import ROW, read_table, require_header
+from winback_cli.tables import FILE, ROW, read_table, require_header
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 from winback_cli.tables import FILE, ROW
 
 if TYPE_CHECKING:
-    from winback_cli.load import RejectLog
+    from winback_cli.rejects import RejectLog
 
 
 def duplicates_note(count: int) -> str:

@@ -13,28 +13,27 @@ from __future__ import annotations
 import datetime as dt
 import glob
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from winback_cli.amounts import parse_amounts
 from winback_cli.columns import (
     ORDER_OPTIONAL,
     ORDER_REQUIRED,
     ColumnMap,
     map_columns,
 )
-from winback_cli.dates import parse_dates
 from winback_cli.duplicates import drop_duplicates, duplicates_note
-from winback_cli.errors import AmbiguousDateError, InputError, UsageError
+from winback_cli.errors import AmbiguousDateError, UsageError
+from winback_cli.order_rows import Decided, parse_slice, refuse_other_currencies
+from winback_cli.parallel import OrderedPool
+from winback_cli.rejects import RejectLog
 from winback_cli.rules import Rules
 from winback_cli.slices import Progress, iter_table, prefetch
-from winback_cli.tables import FILE, REJECT_COLUMNS, ROW, RawTable, require_header
-
-# Orders dated later than this many days after today are typos, not orders.
-FUTURE_GRACE_DAYS = 1
+from winback_cli.tables import FILE, ROW, RawTable, require_header
 
 
 @dataclass(frozen=True)
@@ -99,48 +98,6 @@ def input_bytes(paths: Sequence[str]) -> int | None:
         return None  # reading them will say what is wrong
 
 
-class RejectLog:
-    """Collects rejected rows from several checks into one frame."""
-
-    def __init__(self) -> None:
-        self._parts: list[pd.DataFrame] = []
-
-    def add_frame(self, frame: pd.DataFrame) -> None:
-        if len(frame):
-            self._parts.append(frame.loc[:, list(REJECT_COLUMNS)])
-
-    def add(self, rows: pd.DataFrame, mask: pd.Series, column: str, values, reasons) -> None:
-        if not mask.any():
-            return
-        picked = rows.loc[mask]
-        self._parts.append(
-            pd.DataFrame(
-                {
-                    "file": picked[FILE].astype("str").to_numpy(),
-                    "row": picked[ROW].to_numpy(dtype=np.int64),
-                    "column": column,
-                    "value": pd.Series(values)[mask.to_numpy()]
-                    .astype("str")
-                    .str.slice(0, 200)
-                    .to_numpy()
-                    if not isinstance(values, str)
-                    else values,
-                    "reason": pd.Series(reasons)[mask.to_numpy()].to_numpy()
-                    if not isinstance(reasons, str)
-                    else reasons,
-                }
-            )
-        )
-
-    def frame(self) -> pd.DataFrame:
-        from winback_cli.tables import empty_rejects
-
-        if not self._parts:
-            return empty_rejects()
-        joined = pd.concat(self._parts, ignore_index=True)
-        return joined.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
-
-
 @dataclass
 class LoadLog:
     """What reading the order files found besides usable rows; filled while reading."""
@@ -150,16 +107,6 @@ class LoadLog:
     files: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
     rows_read: int = 0
-
-
-@dataclass
-class _Decided:
-    """Per file, what the first slices decided, so later slices read the same way."""
-
-    mapping: ColumnMap | None = None
-    decimal: str | None = None
-    day_first: bool | None = None
-    currencies: set[str] = field(default_factory=set)  # seen in amounts, without a column
 
 
 def iter_orders(
@@ -176,7 +123,27 @@ def iter_orders(
     """
     today = today or dt.date.today()
     for path in expand_paths(paths):
-        decided, held = _Decided(), None
+        yield from _file_orders(path, rules, log, today, progress)
+
+
+def _file_orders(
+    path: str, rules: Rules, log: LoadLog, today: dt.date, progress: Progress | None
+) -> Iterator[pd.DataFrame]:
+    """One file's checked slices in file order. The first slice decides how the file
+    reads; after it, slices are checked on two threads while the next is read."""
+    decided, held, jobs = Decided(), None, []
+
+    def check(frame: pd.DataFrame, raw: RawTable) -> None:
+        before = decided.snapshot()
+        jobs.append((frame, raw, before))
+        pool.submit(parse_slice, frame, raw, rules, today, before)
+
+    def finish(futures: Iterator[Future]) -> Iterator[pd.DataFrame]:
+        for future in futures:
+            frame, raw, before = jobs.pop(0)
+            yield _checked(future, frame, raw, before, rules, today, decided, log)
+
+    with OrderedPool() as pool:
         for raw in prefetch(iter_table(path, progress=progress)):
             if decided.mapping is None:
                 decided.mapping = _map_orders(raw, rules)
@@ -189,11 +156,38 @@ def iter_orders(
             if decided.mapping.profile == "shopify":
                 frame, held = _hold_last_order(frame, held)
             if len(frame):
-                yield _parse_slice(frame, raw, rules, log, today, decided)
+                check(frame, raw)
+            # Until a slice has decided the decimal separator, nothing runs ahead.
+            yield from finish(pool.ready() if decided.decimal else pool.rest())
         if held is not None and len(held):
-            yield _parse_slice(held, raw, rules, log, today, decided)
-        if decided.mapping is not None:
-            _refuse_other_currencies(log.files[-1], decided.currencies, rules)
+            check(held, raw)
+        yield from finish(pool.rest())
+    if decided.mapping is not None:
+        refuse_other_currencies(log.files[-1], decided.currencies, rules)
+
+
+def _checked(
+    future: Future,
+    frame: pd.DataFrame,
+    raw: RawTable,
+    before: Decided,
+    rules: Rules,
+    today: dt.date,
+    decided: Decided,
+    log: LoadLog,
+) -> pd.DataFrame:
+    """A slice's checked rows, taken in file order; redone if it ran on an outdated state."""
+    try:
+        checked = future.result()
+    except AmbiguousDateError:
+        if before.day_first == decided.day_first:
+            raise
+        checked = None  # an earlier slice has since told the order of slashed dates
+    if checked is None or not decided.take(checked.before, checked.after):
+        checked = parse_slice(frame, raw, rules, today, decided.snapshot())
+        decided.take(checked.before, checked.after)
+    log.rejects.extend(checked.rejects)
+    return checked.frame
 
 
 def _map_orders(raw: RawTable, rules: Rules) -> ColumnMap:
@@ -229,44 +223,6 @@ def _hold_last_order(
     while tail > 0 and ids[tail - 1] == ids[-1]:
         tail -= 1
     return frame.iloc[:tail], frame.iloc[tail:].reset_index(drop=True)
-
-
-def _fill_line_items(frame: pd.DataFrame) -> pd.DataFrame:
-    """Shopify: order fields stand only on an order's first line; copy them down."""
-    if "order_id" not in frame.columns:
-        return frame
-    for column in ("customer_id", "order_date", "status", "currency"):
-        if column in frame.columns:
-            first = (
-                frame[column]
-                .where(frame[column] != "")
-                .groupby(frame["order_id"])
-                .transform("first")
-            )
-            frame[column] = first.fillna("").astype("str")
-    # Later lines carry no amount: the order total is on the first line.
-    if "amount" in frame.columns:
-        line_no = frame.groupby("order_id").cumcount()
-        frame.loc[(line_no > 0) & (frame["amount"] == ""), "amount"] = "0"
-    return frame
-
-
-def _parse_slice(
-    frame: pd.DataFrame,
-    raw: RawTable,
-    rules: Rules,
-    log: LoadLog,
-    today: dt.date,
-    decided: _Decided,
-) -> pd.DataFrame:
-    mapping = decided.mapping
-    if mapping.profile == "shopify":
-        frame = _fill_line_items(frame)
-    hint = "," if raw.delimiter == ";" or mapping.profile in ("german_excel", "sap") else "."
-    source = f"{raw.source}, column '{mapping.found['order_date']}'"
-    frame, problems = _parse_orders(frame, rules, log.rejects, today, decided, hint, source)
-    log.warnings.extend(problems)
-    return frame
 
 
 def load_orders(
@@ -311,124 +267,3 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 def _column_order(name: str) -> int:
     canonical = (*ORDER_REQUIRED, *ORDER_OPTIONAL, ROW, FILE)
     return canonical.index(name) if name in canonical else len(canonical)
-
-
-def _parse_orders(
-    orders: pd.DataFrame,
-    rules: Rules,
-    rejects: RejectLog,
-    today: dt.date,
-    decided: _Decided,
-    hint: str,
-    date_source: str,
-) -> tuple[pd.DataFrame, list[str]]:
-    warnings: list[str] = []
-    ids = orders["customer_id"].astype("str").str.strip()
-    no_id = ids == ""
-    rejects.add(orders, no_id, "customer_id", ids, "no customer id")
-    orders["customer_id"] = ids
-    if "order_id" in orders.columns:
-        orders["order_id"] = orders["order_id"].astype("str").str.strip()
-
-    dates = parse_dates(
-        orders["order_date"],
-        date_format=rules.date_format,
-        source=date_source,
-        day_first=decided.day_first,
-    )
-    decided.day_first = _slash_order(dates.formats, decided.day_first, date_source)
-    bad_date = (dates.problems != "") & ~no_id
-    rejects.add(orders, bad_date, "order_date", orders["order_date"], dates.problems)
-    limit = pd.Timestamp(today + dt.timedelta(days=FUTURE_GRACE_DAYS))
-    future = (dates.values > limit) & ~bad_date & ~no_id
-    rejects.add(
-        orders,
-        future,
-        "order_date",
-        orders["order_date"],
-        f"date lies in the future (after {today.isoformat()})",
-    )
-
-    decimal = None if rules.decimal == "auto" else rules.decimal
-    amounts = parse_amounts(orders["amount"], decimal=decimal, decimal_hint=decided.decimal or hint)
-    decided.decimal = decided.decimal or amounts.decimal
-    bad_amount = (amounts.problems != "") & ~no_id & ~bad_date & ~future
-    rejects.add(orders, bad_amount, "amount", orders["amount"], amounts.problems)
-    keep = ~(no_id | bad_date | future | bad_amount)
-
-    if "cost" in orders.columns:
-        costs = parse_amounts(orders["cost"], decimal=decimal or amounts.decimal)
-        empty_cost = orders["cost"].astype("str").str.strip() == ""
-        bad_cost = (costs.problems != "") & ~empty_cost & keep
-        rejects.add(orders, bad_cost, "cost", orders["cost"], costs.problems)
-        keep &= ~bad_cost
-        orders["cost"] = costs.values
-    keep &= ~_check_currency(orders, rules, rejects, keep)
-    if "currency" not in orders.columns:
-        decided.currencies |= amounts.currencies
-    if "status" in orders.columns:
-        excluded = (
-            orders["status"]
-            .astype("str")
-            .str.strip()
-            .str.casefold()
-            .isin([s.casefold() for s in rules.exclude_status])
-            & keep
-        )
-        rejects.add(
-            orders,
-            excluded,
-            "status",
-            orders["status"],
-            "order status is excluded (exclude_status in the rules)",
-        )
-        keep &= ~excluded
-
-    orders["order_date"] = dates.values
-    orders["amount"] = amounts.values
-    for column in ("quantity",):
-        if column in orders.columns:
-            orders[column] = parse_amounts(
-                orders[column], decimal=decimal or amounts.decimal
-            ).values
-    return (orders if keep.all() else orders.loc[keep]), warnings
-
-
-def _slash_order(formats: tuple[str, ...], known: bool | None, source: str) -> bool | None:
-    """Day-first or not, as slashed dates in this and earlier slices of a file show."""
-    seen = {f.startswith("%d/") for f in formats if f[:3] in ("%d/", "%m/")}
-    if known is not None and seen - {known}:
-        raise AmbiguousDateError(
-            f"{source}: slashed dates disagree: earlier rows have the "
-            f"{'day' if known else 'month'} first, later rows the "
-            f'{"month" if known else "day"} first; set date_format: "%d/%m/%Y" or '
-            '"%m/%d/%Y" for this column in the rules YAML'
-        )
-    return known if known is not None or not seen else seen.pop()
-
-
-def _check_currency(orders, rules: Rules, rejects: RejectLog, keep) -> pd.Series:
-    """Rows in a currency other than the rules' one, where a currency column tells."""
-    if "currency" in orders.columns:
-        code = orders["currency"].astype("str").str.strip().str.upper()
-        other = (code != "") & (code != rules.currency) & keep
-        rejects.add(
-            orders,
-            other,
-            "currency",
-            orders["currency"],
-            f"amount is not in {rules.currency} (currency in the rules)",
-        )
-        return other
-    return pd.Series(False, index=orders.index)
-
-
-def _refuse_other_currencies(source: str, currencies: set[str], rules: Rules) -> None:
-    """Amounts of a file without a currency column must all be in the rules' currency."""
-    foreign = sorted(currencies - {rules.currency})
-    if foreign:
-        raise InputError(
-            f"{source}: amounts carry the currencies {', '.join(sorted(currencies))}, "
-            f"but the rules say amounts are in {rules.currency}. Fix: add a currency column "
-            f"and keep only one currency, or set 'currency: {foreign[0]}' in the rules"
-        )

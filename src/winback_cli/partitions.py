@@ -31,8 +31,9 @@ UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
 class PartitionStore:
     """Parsed order slices, handed back as frames of whole customers; see the module doc."""
 
-    def __init__(self, *, spill_rows: int | None = None) -> None:
+    def __init__(self, *, spill_rows: int | None = None, at_once: int = 1) -> None:
         self.spill_rows = spill_rows or SPILL_ROWS
+        self.at_once = at_once  # groups the caller reduces at the same time
         self.expected_rows: int | None = None  # the caller's estimate for the whole input
         self.rows = 0
         self._memory: list[pd.DataFrame] = []
@@ -80,7 +81,9 @@ class PartitionStore:
     def _spill(self) -> None:
         expected = self.expected_rows
         self._parts = (
-            max(2, math.ceil(1.5 * expected / self.spill_rows)) if expected else UNKNOWN_PARTS
+            max(2, math.ceil(1.5 * self.at_once * expected / self.spill_rows))
+            if expected
+            else UNKNOWN_PARTS * self.at_once
         )
         try:
             self._folder = Path(tempfile.mkdtemp(prefix="winback-"))
