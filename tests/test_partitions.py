@@ -125,3 +125,18 @@ def test_a_scan_spilled_to_disk_in_small_slices_equals_the_scan_in_memory(monkey
     assert spilled.stdout == whole.stdout
     assert spilled.stderr == whole.stderr
     assert len(whole.stdout.splitlines()) == 40  # header + 39 customers
+
+
+@given(
+    st.lists(st.text("ABCKD-0123456789", max_size=12), min_size=1, max_size=40),
+    st.integers(1, 9),
+    st.integers(0, 14),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_customers_group_does_not_depend_on_the_other_ids(ids, parts, width):
+    # Ids of one length take a faster path; it must give each id the group the
+    # general path gives it, or a customer's rows could land in two groups.
+    same = [i.rjust(width, "0")[-width:] if width else "" for i in ids]
+    alone = partition_of(pd.Series(same, dtype="str"), parts)
+    mixed = partition_of(pd.Series([*same, "x" * 20], dtype="str"), parts)[:-1]
+    assert (alone == mixed).all()

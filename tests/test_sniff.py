@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from winback_cli.errors import InputError
-from winback_cli.sniff import Decoded, decode_bytes, detect_delimiter
+from winback_cli.sniff import Decoded, StreamDecoder, decode_bytes, detect_delimiter
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,18 @@ def test_delimiter_of_any_written_table_is_found(case):
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
     assert detect_delimiter(buffer.getvalue(), "orders.csv") == delimiter
+
+
+@pytest.mark.parametrize("cut", range(1, 12))
+@pytest.mark.parametrize("tail", [b"ok,1\n", b"K\xc3\xb6ln,2\n", b"caf\xe9,3\n"])
+def test_a_file_read_in_blocks_decodes_like_the_whole_file(cut, tail):
+    # Blocks may end inside a character; a plain ASCII block after that is not
+    # valid UTF-8 on its own merits, which the ASCII shortcut must not hide.
+    first = b"M\xc3\xbcller,1\n" if tail.isascii() or b"\xc3" in tail else b"Mueller,1\n"
+    data = b"name,n\n" + first + tail + b"end,4\n"  # (a file mixing both is not cp1252)
+    whole = decode_bytes(data, "x.csv")
+    decoder = StreamDecoder("x.csv")
+    blocks = [data[k : k + cut] for k in range(0, len(data), cut)]
+    out = b"".join(decoder.decode(b, final=k == len(blocks) - 1) for k, b in enumerate(blocks))
+    assert out.decode("utf-8") == whole.text
+    assert decoder.encoding == whole.encoding

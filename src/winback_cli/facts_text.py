@@ -39,7 +39,7 @@ def text_buffers(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
-def _fixed_width(array: pa.LargeStringArray) -> np.ndarray | None:
+def fixed_width(array: pa.LargeStringArray) -> np.ndarray | None:
     """The texts as an (n, width) byte grid when all have one length; else None."""
     offsets, data = text_buffers(array)
     n = len(array)
@@ -62,7 +62,7 @@ def _padded(grid: np.ndarray, multiple: int) -> np.ndarray:
 
 def _byte_columns(array: pa.LargeStringArray):
     """The bytes at position 0, 1, ... of every text; 0 past the end of a text."""
-    grid = _fixed_width(array)
+    grid = fixed_width(array)
     if grid is not None:  # position-major: each column becomes contiguous
         yield from np.ascontiguousarray(grid.T)
         return
@@ -123,7 +123,7 @@ def hash_text(array: pa.LargeStringArray) -> np.ndarray:
     offsets, data = text_buffers(array)
     length = np.diff(offsets)
     value = length.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    grid = _fixed_width(array)
+    grid = fixed_width(array)
     if grid is not None:  # one length: whole words, read in place
         words = _padded(grid, 8).view("<u8")
         for position in range(words.shape[1]):

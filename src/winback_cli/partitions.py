@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from winback_cli.errors import OutputError
+from winback_cli.facts_text import fixed_width, text_array, text_buffers
 
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
@@ -131,17 +132,20 @@ def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
     Arrow buffers: ids differ at the end (running numbers), and hashing whole
     strings with pandas costs several seconds per ten million rows.
     """
-    array = pa.array(ids, type=pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
-        array.offset : array.offset + len(array) + 1
-    ]
-    data = array.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    array = text_array(ids)
+    prime = np.uint64(1099511628211)
+    grid = fixed_width(array)
+    if grid is not None:  # ids of one length (the usual case): columns of bytes, no gathers
+        width = grid.shape[1]
+        mixed = np.full(len(array), width, dtype=np.uint64)
+        for back in range(1, 9):
+            byte = grid[:, width - back].astype(np.uint64) if back <= width else np.uint64(0)
+            mixed = (mixed * prime) ^ byte
+        return (mixed % np.uint64(parts)).astype(np.int64)
+    offsets, raw = text_buffers(array)
+    raw = raw if len(raw) else np.zeros(1, np.uint8)
     starts, ends = offsets[:-1], offsets[1:]
     mixed = (ends - starts).astype(np.uint64)
-    prime = np.uint64(1099511628211)
     for back in range(1, 9):
         position = ends - back
         inside = position >= starts

@@ -95,6 +95,7 @@ class StreamDecoder:
         self.warnings: list[str] = []
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._lines = 0  # line breaks in the blocks before this one
+        self._held = b""  # the start of a character cut by the end of the last block
         self._started = False
 
     def decode(self, block: bytes, *, final: bool = False) -> bytes:
@@ -111,11 +112,18 @@ class StreamDecoder:
                 f"{self.source} contains NUL bytes at line {self._lines + _line(block, nul)}; "
                 "is it a spreadsheet or binary file? Export it as CSV (UTF-8) and try again"
             )
-        if self.encoding == "utf-8":
+        block, self._held = self._held + block, b""
+        if self.encoding == "utf-8" and not block.isascii():  # ASCII is valid UTF-8
             try:
                 self._utf8.decode(block, final=final)
             except UnicodeDecodeError as error:
                 self._switch_to_cp1252(self._lines + _line(block, error.start))
+            else:
+                # A character cut by the block's end waits for the next block: if
+                # that shows the file is not UTF-8, the byte is read as cp1252 too.
+                self._held = self._utf8.getstate()[0]
+                self._utf8.reset()
+                block = block[: len(block) - len(self._held)]
         if self.encoding == "cp1252":
             undefined = _UNDEFINED_IN_CP1252.search(block)
             if undefined is not None:
