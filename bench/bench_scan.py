@@ -5,7 +5,10 @@ generator are unchanged), then `python -m winback_cli scan FILE --format csv -o 
 runs as a child process; its wall time and peak RSS (the kernel's high-water mark of the
 child and everything it waited for) are recorded. The same three default triggers written
 in SQL (duckdb_reference.sql) run the same way in a fresh child, so the two figures compare
-like with like. `winback --help` start-up time is the median of 5 runs.
+like with like. winback then runs a second time with bench/rules_duckdb_work.yaml, which
+asks for only the reference's three triggers and no lifetime-value model, so the figures
+show both the default scan and the same work as the reference; its trigger counts are
+printed next to DuckDB's. `winback --help` start-up time is the median of 5 runs.
 
     python bench/bench_scan.py --sizes 1m,10m
     python bench/bench_scan.py --smoke          # 20,000 orders, a few seconds, for CI
@@ -32,6 +35,12 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 SQL_FILE = BENCH / "duckdb_reference.sql"
+SAME_WORK_RULES = BENCH / "rules_duckdb_work.yaml"
+SAME_WORK_TRIGGERS = {
+    "no_order_6m": "inactive",
+    "revenue_halved": "revenue_drop",
+    "stopped_category": "category_lapse",
+}
 GENERATOR = BENCH / "generate_orders.py"
 SEED = 1
 SMOKE_SIZE = "20k"
@@ -152,9 +161,24 @@ def ensure_data(label: str) -> tuple[Path, dict]:
     return path, want
 
 
-def run_scan(csv: Path, out: Path, timeout_s: float) -> Run:
+def run_scan(csv: Path, out: Path, timeout_s: float, rules: Path | None = None) -> Run:
     cmd = [sys.executable, "-m", "winback_cli", "scan", str(csv), "--format", "csv"]
+    if rules is not None:
+        cmd += ["--rules", str(rules)]
     return measure([*cmd, "-o", str(out), "--force"], timeout_s)
+
+
+def trigger_counts(out: Path) -> dict[str, int]:
+    """Customers per reference trigger in a winback output CSV, named as DuckDB names them."""
+    import csv
+
+    counts = dict.fromkeys(SAME_WORK_TRIGGERS.values(), 0)
+    with out.open(newline="", encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+            for fired in filter(None, record["triggers"].split("; ")):
+                if fired in SAME_WORK_TRIGGERS:
+                    counts[SAME_WORK_TRIGGERS[fired]] += 1
+    return counts
 
 
 def run_duckdb(csv: Path, out: Path, timeout_s: float) -> Run:
@@ -234,6 +258,13 @@ def bench_size(
     else:
         print(f"[{label}] winback summary:\n{tail(scan.stderr)}", file=sys.stderr)
     table = [row(label, "winback", rows, mb, scan)]
+    print(f"[{label}] winback scan, only the reference's work ...", file=sys.stderr)
+    same_out = work / f"{label}_winback_same_work.csv"
+    same = run_scan(csv, same_out, args.timeout, rules=SAME_WORK_RULES)
+    table.append(row(label, "winback-same-work", rows, mb, same))
+    if same.returncode != 0:
+        failed = f"[{label}] same-work scan FAILED; stderr tail:\n{tail(same.stderr)}"
+        print(failed, file=sys.stderr)
     if args.no_duckdb or not has_duckdb():
         why = "--no-duckdb" if args.no_duckdb else "duckdb is not installed (pip install duckdb)"
         print(f"[{label}] DuckDB reference skipped: {why}", file=sys.stderr)
@@ -248,10 +279,14 @@ def bench_size(
     as_of = counts.pop("as_of")
     flagged = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     notes = [f"{label}: DuckDB flags as of {as_of}: {flagged}"]
-    if scan.returncode == 0 and scan.peak_rss_mb and duck.peak_rss_mb:
-        ratio, mem = scan.wall_s / duck.wall_s, scan.peak_rss_mb / duck.peak_rss_mb
-        notes.append(f"{label}: winback/DuckDB wall {ratio:.2f}x, peak RSS {mem:.2f}x")
-    return table, notes, scan.returncode == 0
+    if same.returncode == 0:
+        mine = ", ".join(f"{k} {v:,}" for k, v in trigger_counts(same_out).items())
+        notes.append(f"{label}: winback flags (customers with an order): {mine}")
+    for name, run in (("winback", scan), ("winback-same-work", same)):
+        if run.returncode == 0 and run.peak_rss_mb and duck.peak_rss_mb:
+            ratio, mem = run.wall_s / duck.wall_s, run.peak_rss_mb / duck.peak_rss_mb
+            notes.append(f"{label}: {name}/DuckDB wall {ratio:.2f}x, peak RSS {mem:.2f}x")
+    return table, notes, scan.returncode == 0 and same.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
