@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from winback_cli.facts_orders import repeated_positions
 from winback_cli.tables import FILE, ROW
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ def _numbers_repeat(orders: pd.DataFrame) -> np.ndarray:
                 bits = np.where(np.isnan(values), np.nan, values + 0.0)
             bits = np.ascontiguousarray(bits).view(np.uint64)
             key = (key * np.uint64(1099511628211)) ^ bits
-    return pd.Series(key).duplicated(keep=False).to_numpy()
+    # Sorting packed integers finds repeats several times faster than a hash table.
+    repeats = np.zeros(len(key), dtype=bool)
+    repeats[repeated_positions((key >> np.uint64(1)).astype(np.int64), 63)] = True
+    return repeats
 
 
 def drop_duplicates(orders: pd.DataFrame, rejects: RejectLog) -> tuple[pd.DataFrame, int]:

@@ -36,7 +36,7 @@ def _bits(count: int) -> int:
     return max(int(count) - 1, 0).bit_length()
 
 
-def _repeated(key: np.ndarray, bits: int) -> np.ndarray:
+def repeated_positions(key: np.ndarray, bits: int) -> np.ndarray:
     """Positions whose `key` (non-negative, < 2**bits) occurs more than once."""
     n = len(key)
     if n < 2:
@@ -101,7 +101,7 @@ def _merge_repeats(block_code, block_key, block_empty, text, block_rows) -> np.n
     key = block_key[candidates].astype(np.uint64) ^ (
         block_code[candidates].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     )
-    repeats = candidates[_repeated((key >> np.uint64(1)).astype(np.int64), 63)]
+    repeats = candidates[repeated_positions((key >> np.uint64(1)).astype(np.int64), 63)]
     if not len(repeats):
         return first
     ids = text.take(pa.array(block_rows[repeats])).dictionary_encode()
