@@ -8,21 +8,25 @@ a customer may also drop out right after the first purchase, by maximum
 likelihood. `p_alive` and `expected_purchases` score customers;
 `discounted_purchases` gives the discounted expected purchases that the CLV in
 `gamma_gamma` multiplies by spend. Time is counted in *units* of `unit_days`
-days (weeks by default); every function here is vectorised and pure.
+days (weeks by default); every function here is vectorised and pure. scipy
+is imported where it is used: it takes about half a second, which
+`clv.preload_maths` spends in the background while a scan reads its orders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import optimize, special
 
 from winback_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from scipy import optimize
 
 PurchaseModel = Literal["bgnbd", "mbgnbd"]
 # Below this many repeat customers the four parameters are poorly identified
@@ -180,6 +184,8 @@ def _purchase_nll(logp: np.ndarray, data: tuple, s: int) -> tuple[float, np.ndar
     the second term absent when x+s = 0 (BG/NBD customers without repeats).
     Terms that depend on x only are computed once per distinct x.
     """
+    from scipy import special
+
     x, tx, T, ux, inv = data
     r, alpha, a, b = np.exp(logp)
     dead_ok = ux + s >= 1
@@ -225,6 +231,8 @@ def minimise_log_params(
     is finite, no parameter sits at its bound, and the optimiser reports success
     or the gradient is negligible (a line search can give up at the optimum).
     """
+    from scipy import optimize
+
     messages = []
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     for start in starts:
@@ -280,6 +288,8 @@ def _purchase_params(fit: Fit) -> tuple[float, float, float, float, int]:
 
 def p_alive(fit: Fit, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Probability that each customer is still active at T (BG/NBD: 1 without repeats)."""
+    from scipy import special
+
     r, alpha, a, b, s = _purchase_params(fit)
     x = np.asarray(frequency, dtype=np.float64)
     tx, T = np.asarray(recency, dtype=np.float64), np.asarray(T, dtype=np.float64)
@@ -305,6 +315,8 @@ def _alive_expected(
     overflows; there the untransformed form is used, and where both overflow a
     quadrature over the dropout probability (`_alive_expected_quadrature`).
     """
+    from scipy import special
+
     r, alpha, a, b, s = _purchase_params(fit)
     order = np.lexsort((T, x))
     xs, Ts = x[order], T[order]
@@ -352,6 +364,8 @@ def _alive_expected_quadrature(
     out), by Gauss-Legendre quadrature in the quantiles of p: slower, but it cannot
     overflow, so it serves the few (x, T, t) where the hypergeometric series does.
     """
+    from scipy import special
+
     r, alpha, a, b, s = params
     u, w = np.polynomial.legendre.leggauss(nodes)
     p = special.betaincinv(a, b + x[:, None] + s, (u[None, :] + 1) / 2)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
 
 from winback_cli.clv_model import (
     MIN_REPEAT_CUSTOMERS,
@@ -43,6 +42,8 @@ def _spend_nll(logp: np.ndarray, data: tuple) -> tuple[float, np.ndarray]:
     Per customer ll = log G(px+q) - log G(px) - log G(q) + q log(gamma)
     + (px-1) log(m) + px log(x) - (px+q) log(xm+gamma).
     """
+    from scipy import special
+
     x, m, ux, inv = data
     p, q, gamma = np.exp(logp)
     px = p * ux

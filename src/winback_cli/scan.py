@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
+from winback_cli.clv import SCORE_COLUMNS, empty_scores, preload_maths, rounded, try_fit_clv
 from winback_cli.customers import Customers, load_customers
 from winback_cli.errors import RulesError
 from winback_cli.load import (
@@ -124,8 +124,13 @@ def select(table: pd.DataFrame, status: str, top: int | None) -> pd.DataFrame:
 def run_scan(options: ScanOptions) -> ScanResult:
     """Load, compute facts, trigger, score; see the module docstring."""
     rules = options.rules
-    customers = load_customers(options.customers, rules) if options.customers else None
-    facts, ids, orders = order_facts(options)
+    maths = preload_maths() if rules.clv.enabled else None
+    try:
+        customers = load_customers(options.customers, rules) if options.customers else None
+        facts, ids, orders = order_facts(options)
+    finally:  # before the fit, and before an error could end the process mid-import
+        if maths is not None:
+            maths.join()
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     as_of = facts.as_of
     people = _people(ids, customers)
