@@ -38,6 +38,8 @@ from winback_cli.gamma_gamma import (
     simulate_spend,
     spend_log_likelihood,
 )
+from winback_cli.purchase_likelihood import purchase_nll
+from winback_cli.spend_likelihood import spend_nll
 
 CDNOW = {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}  # Fader, Hardie & Lee (2005)
 SPEND = {"p": 6.25, "q": 3.74, "gamma": 15.44}  # Fader, Hardie & Lee, "RFM and CLV"
@@ -215,9 +217,9 @@ def test_gradients_match_finite_differences():
     purchases = clv_model._purchase_data(rfm)
     spend = gamma_gamma._spend_data(rfm)
     objectives = [
-        (lambda lp: clv_model._purchase_nll(lp, purchases, 0), [0.5, 4, 0.9, 3]),
-        (lambda lp: clv_model._purchase_nll(lp, purchases, 1), [0.5, 4, 0.9, 3]),
-        (lambda lp: gamma_gamma._spend_nll(lp, spend), [3.0, 2.0, 10.0]),
+        (lambda lp: purchase_nll(lp, purchases, 0), [0.5, 4, 0.9, 3]),
+        (lambda lp: purchase_nll(lp, purchases, 1), [0.5, 4, 0.9, 3]),
+        (lambda lp: spend_nll(lp, spend), [3.0, 2.0, 10.0]),
     ]
     for objective, start in objectives:
         value, gradient = (lambda v, f=objective: f(v)[0]), (lambda v, f=objective: f(v)[1])
