@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from winback_cli.arrowtext import concat, percents, spread, str_series
 from winback_cli.columns import map_columns, normalise_header
 from winback_cli.errors import ColumnError, InputError
 from winback_cli.facts import Facts
@@ -130,23 +132,27 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
     aov = np.divide(bought, orders, out=np.zeros(bought.shape), where=orders > 0)
     enough = (orders[0] >= 2) & (orders[1] >= 2)
     price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
-    money = money_formatter(rules.locale, rules.currency)
+    money = money_formatter(rules.locale, rules.currency).column
     label = f"the last {settings.window} of ordering"
-    evidence = np.full(len(customer_ids), "", dtype=object)
-    # Python floats format faster than numpy scalars; only flagged customers get text.
-    recent, before = share[:, quality].tolist()
-    evidence[quality] = [
-        f"returns were {a:.0%} of purchases in {label}, {b:.0%} before"
-        for a, b in zip(recent, before, strict=True)
-    ]
-    recent, before = aov[:, price].tolist()
-    evidence[price] = [
-        f"average order {money(a)} in {label}, {money(b)} before"
-        for a, b in zip(recent, before, strict=True)
-    ]
-    probable = np.where(quality, "quality", np.where(price, "price", ""))
+    # Only flagged customers get text, made a column at a time; the two sets are disjoint.
+    returns = concat(
+        "returns were ",
+        percents(share[0, quality]),
+        f" of purchases in {label}, ",
+        percents(share[1, quality]),
+        " before",
+    )
+    prices = concat(
+        "average order ", money(aov[0, price]), f" in {label}, ", money(aov[1, price]), " before"
+    )
+    n = len(customer_ids)
+    evidence = concat(spread(returns, quality, n), spread(prices, price, n))
+    probable = pa.array(["", "price", "quality"], pa.large_string()).take(price + 2 * quality)
     index = pd.Index(customer_ids.astype("str"), name="customer_id")
-    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=index)
+    return pd.DataFrame(
+        {"probable": str_series(probable, index), "evidence": str_series(evidence, index)},
+        index=index,
+    )
 
 
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
