@@ -45,6 +45,31 @@ def spread(values: pa.Array, rows: np.ndarray, size: int) -> pa.LargeStringArray
     return pa.LargeStringArray.from_buffers(size, pa.py_buffer(full), pa.py_buffer(data))
 
 
+def place(pieces: list[tuple[np.ndarray, object]], size: int) -> pa.LargeStringArray:
+    """A column of `size` rows from (rows, texts) pieces, '' where no piece has a row.
+
+    The pieces' rows (positions) do not overlap; their texts are one string
+    for all of them, or one per row (Arrow, pandas or numpy; missing stays missing).
+
+    >>> place([(np.array([2]), "x"), (np.array([0, 3]), ["a", "b"])], 4).to_pylist()
+    ['a', '', 'x', 'b']
+    """
+    parts = [pa.array([""], pa.large_string())]
+    position = np.zeros(size, dtype=np.int64)
+    placed = 1
+    for rows, values in pieces:
+        if not len(rows):
+            continue
+        if isinstance(values, str):
+            part, position[rows] = pa.array([values], pa.large_string()), placed
+        else:
+            part = contiguous(pa.array(values, pa.large_string(), from_pandas=True))
+            position[rows] = placed + np.arange(len(rows))
+        parts.append(part)
+        placed += len(part)
+    return pa.concat_arrays(parts).take(position)
+
+
 def str_series(values: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     """A pandas `str` column over `index`, sharing Arrow's buffers."""
     return pd.Series(values, index=index, dtype="str")

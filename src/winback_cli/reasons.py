@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from winback_cli.arrowtext import concat, percents, spread, str_series
+from winback_cli.arrowtext import concat, percents, place, str_series
 from winback_cli.columns import map_columns, normalise_header
 from winback_cli.errors import ColumnError, InputError
 from winback_cli.facts import Facts
@@ -133,6 +133,7 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
     enough = (orders[0] >= 2) & (orders[1] >= 2)
     price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
     money = money_formatter(rules.locale, rules.currency).column
+    n = len(customer_ids)
     label = f"the last {settings.window} of ordering"
     # Only flagged customers get text, made a column at a time; the two sets are disjoint.
     returns = concat(
@@ -145,8 +146,7 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
     prices = concat(
         "average order ", money(aov[0, price]), f" in {label}, ", money(aov[1, price]), " before"
     )
-    n = len(customer_ids)
-    evidence = concat(spread(returns, quality, n), spread(prices, price, n))
+    evidence = place([(np.flatnonzero(quality), returns), (np.flatnonzero(price), prices)], n)
     probable = pa.array(["", "price", "quality"], pa.large_string()).take(price + 2 * quality)
     index = pd.Index(customer_ids.astype("str"), name="customer_id")
     return pd.DataFrame(
@@ -199,19 +199,21 @@ def assign_reasons(
     index = table.index
     leaving = (table["status"] != "active").to_numpy()
     decided = ~leaving
-    reason, source, evidence = (np.full(len(index), "", dtype=object) for _ in range(3))
+    reason, source, evidence = [], [], []  # (rows, texts) of each source that has some
     for given, label, text in _reason_candidates(table, rules, signals, feedback):
         rows = np.flatnonzero(~decided & (given != "").to_numpy(dtype=bool))
         if len(rows):
-            reason[rows] = given.iloc[rows].to_numpy(object)
-            source[rows] = label
-            evidence[rows] = text(rows)
+            reason.append((rows, given.iloc[rows]))
+            source.append((rows, label))
+            evidence.append((rows, text(rows)))
             decided[rows] = True
-    reason[leaving & (reason == "")] = "unknown"
+    reason.append((np.flatnonzero(~decided), "unknown"))
+    n = len(index)
+    columns = {"reason": reason, "reason_source": source, "reason_evidence": evidence}
     return pd.DataFrame(
-        {"reason": reason, "reason_source": source, "reason_evidence": evidence},
+        {name: str_series(place(pieces, n), index) for name, pieces in columns.items()},
         index=index,
-    ).astype("str")
+    )
 
 
 def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> list:
@@ -233,7 +235,7 @@ def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> 
     if "churn_reason" in table:
         given = table["churn_reason"].fillna("").astype("str")
         text = table.get("churn_reason_text", given).fillna("").astype("str")
-        candidates.append((given, "customer file", lambda rows: text.iloc[rows].to_numpy(object)))
+        candidates.append((given, "customer file", lambda rows: text.iloc[rows]))
     for trigger_id, category in rules.reasons.from_triggers.items():
         hit = fired_trigger(table["triggers"], trigger_id)
         candidates.append(
@@ -246,9 +248,7 @@ def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> 
             )
         )
     probable = signals["evidence"]
-    candidates.append(
-        (signals["probable"], "probable", lambda rows: probable.iloc[rows].to_numpy(object))
-    )
+    candidates.append((signals["probable"], "probable", lambda rows: probable.iloc[rows]))
     return candidates
 
 

@@ -4,7 +4,8 @@ A trigger says what it saw in one sentence per customer it fired for
 ("last order 2025-03-02, 266 days before 2025-11-24"). `join_fired` builds
 those sentences a column at a time in Arrow for the fired rows only and
 spreads them over all customers, '' elsewhere; `Money` formats amounts only
-for the fired rows too.
+for the fired rows too. `fired_texts` makes the scan's `triggers` and
+`evidence` columns of all triggers that fired.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.arrowtext import concat, spread, text
+from winback_cli.arrowtext import concat, spread, str_series, text
 from winback_cli.textbytes import civil, constant, contiguous, fixed_digits, join_columns
 
 
@@ -104,3 +106,36 @@ def join_runs(values: pa.Array, starts: np.ndarray) -> pa.LargeStringArray:
     return pa.LargeStringArray.from_buffers(
         len(starts), pa.py_buffer(bounds), values.buffers()[2] or pa.py_buffer(b"")
     )
+
+
+def fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """`triggers` ('a; b') and `evidence` ('a: … | b: …') of the triggers that fired, in order.
+
+    Only fired rows make text: each trigger's pieces ('a' or '; a', and
+    'a: …' or ' | a: …' after an earlier one) are put in row order, trigger
+    order within a row, and each row's run of pieces is joined end to end.
+    Evidence a trigger left where it did not fire is not shown.
+    """
+    rows = len(index)
+    names, evidence, owners = [], [], []
+    earlier = np.zeros(rows, dtype=bool)
+    for trigger_id in evaluation.fired.columns:
+        hit = evaluation.fired[trigger_id].to_numpy(dtype=bool)
+        said = contiguous(pa.array(evaluation.evidence[trigger_id], from_pandas=True))
+        said = pc.fill_null(said, text("")).filter(pa.array(hit))
+        later = earlier[hit].astype(np.int8)
+        names.append(pa.array([trigger_id, f"; {trigger_id}"], pa.large_string()).take(later))
+        label = pa.array([f"{trigger_id}: ", f" | {trigger_id}: "], pa.large_string())
+        evidence.append(concat(label.take(later), said))
+        owners.append(np.flatnonzero(hit))
+        earlier |= hit
+    owner = np.concatenate([np.zeros(0, dtype=np.int64), *owners])
+    order = np.argsort(owner, kind="stable")  # by row, triggers in order within one
+    owner = owner[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
+
+    def column(pieces: list[pa.Array]) -> pd.Series:
+        runs = pa.concat_arrays(pieces).take(order) if pieces else pa.array([], pa.large_string())
+        return str_series(spread(join_runs(runs, starts), owner[starts], rows), index)
+
+    return column(names), column(evidence)
