@@ -382,3 +382,23 @@ def test_too_many_rows_for_excel_is_refused_before_writing(tmp_path: Path) -> No
     with pytest.raises(OutputError, match=r"1,048,576 rows .* write CSV instead"):
         write_xlsx(tmp_path / "big.xlsx", {"all": huge})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_large_tables_read_the_same_when_columns_are_made_two_at_a_time(monkeypatch):
+    from winback_cli import outputs
+
+    rows = 3000
+    df = pd.DataFrame(
+        {
+            "id": [f"K{i:05d}" for i in range(rows)],
+            "note": ["a, b" if i % 7 == 0 else "=x" if i % 3 == 0 else "y" for i in range(rows)],
+            "n": range(rows),
+            "x": [i / 7 if i % 5 else float("nan") for i in range(rows)],
+            "ok": [i % 2 == 0 for i in range(rows)],
+            "day": pd.date_range("2024-01-01", periods=rows, freq="D"),
+        }
+    )
+    one_at_a_time = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
+    monkeypatch.setattr(outputs, "_THREADED_ROWS", 1)
+    two_at_a_time = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
+    assert two_at_a_time == one_at_a_time

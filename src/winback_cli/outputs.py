@@ -7,14 +7,13 @@ spelling per format: CSV `standard` is `,` / `.` / ISO dates / `true`; CSV
 an exponent and keep at most 6 decimals. Text cells that a spreadsheet would
 run as a formula (starting with `= + - @`, tab or CR) get a leading `'`, as
 OWASP advises for CSV injection, in CSV and XLSX and in header names; numbers
-are never touched. JSON is left exact because no spreadsheet opens it. The
-index is not written (reset it first to keep it). Files are written
-atomically via `winback_cli.atomic`.
+are never touched. JSON is left exact because no spreadsheet opens it
+(`json_text` writes it). The index is not written (reset it first to keep
+it). Files are written atomically via `winback_cli.atomic`.
 """
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -24,15 +23,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.atomic import write_atomic
-from winback_cli.textbytes import date_texts, first_bytes, float_reprs, joined, plain_decimals, wrap
+from winback_cli.textbytes import date_texts, first_bytes, joined, plain_decimals, wrap
 
 CsvStyle = Literal["standard", "excel-de"]
 Kind = Literal["text", "int", "float", "bool", "date"]
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_JSON_SPECIAL = bytes(range(32)) + b'"\\'  # what json.dumps escapes in a string
 _TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode(), np.uint8)
+_THREADED_ROWS = 50_000  # below this, starting threads costs more than it saves
 
 
 def neutralise(value: str) -> str:
@@ -79,11 +78,13 @@ def table_bytes(
         return _csv_bytes(df, style, bom)
     if not len(df):
         return memoryview(b"[]\n" if fmt == "json" else b"")
+    from winback_cli.json_text import json_bytes  # it builds on the column kinds here
+
     if fmt == "json":
         layout = {"indent": "    ", "separator": ",\n", "start": "  {\n", "end": "\n  }"}
-        return _json_bytes(df, before="[\n", between=",\n", after="\n]\n", **layout)
+        return json_bytes(df, before="[\n", between=",\n", after="\n]\n", **layout)
     layout = {"separator": ", ", "start": "{", "end": "}"}
-    return _json_bytes(df, before="", between="\n", after="\n", **layout)
+    return json_bytes(df, before="", between="\n", after="\n", **layout)
 
 
 def write_text_output(
@@ -122,7 +123,7 @@ def _csv_bytes(df: pd.DataFrame, style: CsvStyle, bom: bool) -> memoryview:
     start = ((BOM if bom else "") + header + terminator).encode()
     if not (df.shape[1] and len(df)):
         return memoryview(start)
-    fields = [csv_field(normalise_column(df.iloc[:, i]), style) for i in range(df.shape[1])]
+    fields = each_column(df, lambda series: csv_field(series, style))
     # The header rides in front of the first field and the terminators behind the last,
     # so the joined lines are the whole text, straight from Arrow's buffer.
     offsets = np.full(len(df) + 1, len(start), dtype=np.int64)
@@ -133,6 +134,21 @@ def _csv_bytes(df: pd.DataFrame, style: CsvStyle, bom: bool) -> memoryview:
     fields[0] = pc.binary_join_element_wise(header_first, fields[0], _text(""))
     fields[-1] = pc.binary_join_element_wise(fields[-1], _text(terminator), _text(""))
     return joined(pc.binary_join_element_wise(*fields, _text(delimiter)))
+
+
+def each_column(df: pd.DataFrame, make) -> list:
+    """`make` of each normalised column, two at a time for large tables.
+
+    The work is numpy's and Arrow's, which release the GIL, so a second
+    thread nearly halves the time on an otherwise idle second core.
+    """
+    columns = [normalise_column(df.iloc[:, i]) for i in range(df.shape[1])]
+    if len(df) < _THREADED_ROWS:
+        return [make(series) for series in columns]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(make, columns))
 
 
 # --- column kinds -----------------------------------------------------------
@@ -201,13 +217,13 @@ def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
         yes, no = ("ja", "nein") if german else ("true", "false")
         text = pc.if_else(pa.array(series, type=pa.bool_()), _text(yes), _text(no))
     elif kind == "date":
-        text = _format_dates(series, " ", day_first=german)
+        text = format_dates(series, " ", day_first=german)
     else:
         text = _quote_array(neutralise_text(series), ";" if german else ",")
     return pc.fill_null(text.cast(pa.large_string()), _text(""))
 
 
-def _format_dates(series: pd.Series, time_separator: str, day_first: bool = False) -> pa.Array:
+def format_dates(series: pd.Series, time_separator: str, day_first: bool = False) -> pa.Array:
     """ISO dates (or DD.MM.YYYY), with the time of day only if some value in the column has one."""
     dates = naive_dates(series)
     return date_texts(dates, has_time(dates), time_separator, day_first)
@@ -245,75 +261,6 @@ def _quote(value: str, delimiter: str) -> str:
     if any(char in value for char in (delimiter, '"', "\r", "\n")):
         return '"' + value.replace('"', '""') + '"'
     return value
-
-
-# --- JSON -------------------------------------------------------------------
-
-
-def _json_bytes(
-    df: pd.DataFrame,
-    *,
-    before: str,
-    between: str,
-    after: str,
-    separator: str,
-    start: str,
-    end: str,
-    indent: str = "",
-) -> memoryview:
-    """Rows as JSON objects laid out exactly as `json.dumps` would, `between` them.
-
-    One Arrow join per table: the keys, separators and brackets are constant
-    parts between the columns' cells, decoded straight from Arrow's buffer.
-    """
-    if df.shape[1] == 0:
-        empty = start[: start.index("{")] + "{}"
-        return memoryview((before + between.join([empty] * len(df)) + after).encode())
-    rows = len(df)
-    opening = pa.concat_arrays(
-        [pa.array([before + start], pa.large_string()), pa.repeat(_text(start), rows - 1)]
-    )
-    closing = pa.concat_arrays(
-        [pa.repeat(_text(end + between), rows - 1), pa.array([end + after], pa.large_string())]
-    )
-    parts: list = [opening]
-    for i, name in enumerate(df.columns):
-        key = f"{separator if i else ''}{indent}{encode_basestring(str(name))}: "
-        # A repeated array, not a scalar: Arrow joins arrays several times faster.
-        parts += [pa.repeat(_text(key), rows), _json_cells(normalise_column(df.iloc[:, i]))]
-    return joined(pc.binary_join_element_wise(*parts, closing, _text("")))
-
-
-def _json_cells(series: pd.Series) -> pa.Array:
-    """Each value as JSON text; null for missing and for ±inf (JSON has no infinity)."""
-    kind = column_kind(series)
-    if kind == "int":
-        text = pa.array(series).cast(pa.large_string())
-    elif kind == "bool":
-        text = pc.if_else(pa.array(series, type=pa.bool_()), _text("true"), _text("false"))
-    elif kind == "float":
-        text = float_reprs(series.to_numpy("float64", na_value=np.nan))
-    elif kind == "date":
-        text = _json_strings(_format_dates(series, "T"))
-    else:
-        text = _json_strings(pa.array(series, pa.large_string(), from_pandas=True))
-    return pc.fill_null(text.cast(pa.large_string()), _text("null"))
-
-
-def _json_strings(text: pa.Array) -> pa.Array:
-    """Quote strings for JSON; only the few with quotes, backslashes or controls are escaped."""
-    quote = _text('"')
-    encoded = pc.binary_join_element_wise(quote, text, quote, _text(""))
-    everything = bytes(joined(text))
-    if len(everything.translate(None, _JSON_SPECIAL)) == len(everything):
-        return encoded  # the usual case, seen in one pass over the bytes
-    special = np.flatnonzero(pc.fill_null(pc.match_substring_regex(text, r'[\x00-\x1f"\\]'), False))
-    if not len(special):
-        return encoded
-    fixed = encoded.to_numpy(zero_copy_only=False).astype(object)
-    for i in special:
-        fixed[i] = encode_basestring(text[i].as_py())
-    return pa.array(fixed, pa.large_string())
 
 
 def cell_values(series: pd.Series) -> list[object]:
