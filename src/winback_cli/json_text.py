@@ -3,11 +3,12 @@
 `outputs.table_bytes` hands tables here. Each column is spelled by its kind
 (`outputs.column_kind`): ISO dates, null for missing and for infinities,
 numbers as Python's `repr` writes them; the keys, separators and brackets are
-constant parts joined between the columns' cells in one Arrow call.
+constant parts joined between the columns' cells, some thousand rows at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from json.encoder import encode_basestring
 
 import numpy as np
@@ -16,13 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.arrowtext import text as scalar
-from winback_cli.outputs import column_kind, each_column, format_dates
+from winback_cli.outputs import column_kind, each_column, format_dates, joined_rows
 from winback_cli.textbytes import float_reprs, joined
 
 _JSON_SPECIAL = bytes(range(32)) + b'"\\'  # what json.dumps escapes in a string
 
 
-def json_bytes(
+def json_pieces(
     df: pd.DataFrame,
     *,
     before: str,
@@ -32,15 +33,15 @@ def json_bytes(
     start: str,
     end: str,
     indent: str = "",
-) -> memoryview:
+) -> Iterator[memoryview]:
     """Rows as JSON objects laid out exactly as `json.dumps` would, `between` them.
 
-    One Arrow join per table: the keys, separators and brackets are constant
-    parts between the columns' cells, decoded straight from Arrow's buffer.
+    The keys, separators and brackets are constant parts between the columns'
+    cells, joined by Arrow (`outputs.joined_rows`) and read straight from its buffer.
     """
     if df.shape[1] == 0:
         empty = start[: start.index("{")] + "{}"
-        return memoryview((before + between.join([empty] * len(df)) + after).encode())
+        return iter([memoryview((before + between.join([empty] * len(df)) + after).encode())])
     rows = len(df)
     opening = pa.concat_arrays(
         [pa.array([before + start], pa.large_string()), pa.repeat(scalar(start), rows - 1)]
@@ -53,7 +54,7 @@ def json_bytes(
         key = f"{separator if i else ''}{indent}{encode_basestring(str(name))}: "
         # A repeated array, not a scalar: Arrow joins arrays several times faster.
         parts += [pa.repeat(scalar(key), rows), cells]
-    return joined(pc.binary_join_element_wise(*parts, closing, scalar("")))
+    return joined_rows([*parts, closing], "")
 
 
 def _json_cells(series: pd.Series) -> pa.Array:
