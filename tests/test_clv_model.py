@@ -226,6 +226,16 @@ def test_gradients_match_finite_differences():
         assert check_grad(value, gradient, np.log(start)) < 1e-5
 
 
+def test_the_likelihood_is_the_same_to_the_bit_worked_in_two_halves():
+    rfm = simulated("mbgnbd", 2000, seed=3).rfm
+    whole, halved = clv_model._purchase_data(rfm), clv_model._purchase_data(rfm)
+    halved.parts = [slice(0, 777), slice(777, whole.x.size)]
+    for s in (0, 1):
+        value, gradient = purchase_nll(np.log([0.5, 4, 0.9, 3]), whole, s)
+        value_2, gradient_2 = purchase_nll(np.log([0.5, 4, 0.9, 3]), halved, s)
+        assert value == value_2 and gradient.tolist() == gradient_2.tolist()
+
+
 # --- thin data ------------------------------------------------------------------------
 
 
