@@ -38,6 +38,8 @@ from winback_cli.gamma_gamma import (
     simulate_spend,
     spend_log_likelihood,
 )
+from winback_cli.purchase_likelihood import purchase_nll
+from winback_cli.spend_likelihood import spend_nll
 
 CDNOW = {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}  # Fader, Hardie & Lee (2005)
 SPEND = {"p": 6.25, "q": 3.74, "gamma": 15.44}  # Fader, Hardie & Lee, "RFM and CLV"
@@ -215,13 +217,23 @@ def test_gradients_match_finite_differences():
     purchases = clv_model._purchase_data(rfm)
     spend = gamma_gamma._spend_data(rfm)
     objectives = [
-        (lambda lp: clv_model._purchase_nll(lp, purchases, 0), [0.5, 4, 0.9, 3]),
-        (lambda lp: clv_model._purchase_nll(lp, purchases, 1), [0.5, 4, 0.9, 3]),
-        (lambda lp: gamma_gamma._spend_nll(lp, spend), [3.0, 2.0, 10.0]),
+        (lambda lp: purchase_nll(lp, purchases, 0), [0.5, 4, 0.9, 3]),
+        (lambda lp: purchase_nll(lp, purchases, 1), [0.5, 4, 0.9, 3]),
+        (lambda lp: spend_nll(lp, spend), [3.0, 2.0, 10.0]),
     ]
     for objective, start in objectives:
         value, gradient = (lambda v, f=objective: f(v)[0]), (lambda v, f=objective: f(v)[1])
         assert check_grad(value, gradient, np.log(start)) < 1e-5
+
+
+def test_the_likelihood_is_the_same_to_the_bit_worked_in_two_halves():
+    rfm = simulated("mbgnbd", 2000, seed=3).rfm
+    whole, halved = clv_model._purchase_data(rfm), clv_model._purchase_data(rfm)
+    halved.parts = [slice(0, 777), slice(777, whole.x.size)]
+    for s in (0, 1):
+        value, gradient = purchase_nll(np.log([0.5, 4, 0.9, 3]), whole, s)
+        value_2, gradient_2 = purchase_nll(np.log([0.5, 4, 0.9, 3]), halved, s)
+        assert value == value_2 and gradient.tolist() == gradient_2.tolist()
 
 
 # --- thin data ------------------------------------------------------------------------

@@ -85,6 +85,26 @@ def test_amounts_with_few_decimals_read_the_same_in_a_column(numbers, divisor):
     assert fmt.many(values).tolist() == [fmt(v) for v in values]
 
 
+@given(
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=50),
+    st.sampled_from([2, 3, 4, 8, 200, 400, 1000, 2000]),
+)
+def test_averages_near_half_cents_read_the_same_in_a_column(cents, divisor):
+    # Means of amounts in cents often land on a half cent, or within a float's
+    # error of one: the column decides those ties without formatting one by one.
+    fmt = money_formatter("en_US", "USD")
+    values = np.array(cents, dtype=np.float64) / divisor / (100 if divisor < 100 else 1)
+    values = np.concatenate([values, -values])
+    assert fmt.many(values).tolist() == [fmt(float(v)) for v in values]
+
+
+def test_exact_ties_round_half_to_even_in_a_column():
+    fmt = money_formatter("en_US", "USD")
+    values = np.arange(0, 4096) / 800  # 0.125, 0.375, ... are exact binary ties
+    assert fmt.many(values).tolist() == [fmt(float(v)) for v in values]
+    assert fmt.many([0.125, 0.375]).tolist() == ["$0.12", "$0.38"]
+
+
 @pytest.mark.parametrize(("locale", "currency"), LOCALES)
 def test_agrees_with_babel_away_from_half_cents(locale, currency):
     fmt = money_formatter(locale, currency)

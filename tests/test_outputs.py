@@ -382,3 +382,38 @@ def test_too_many_rows_for_excel_is_refused_before_writing(tmp_path: Path) -> No
     with pytest.raises(OutputError, match=r"1,048,576 rows .* write CSV instead"):
         write_xlsx(tmp_path / "big.xlsx", {"all": huge})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_large_tables_read_the_same_made_two_columns_and_some_rows_at_a_time(monkeypatch):
+    from winback_cli import outputs
+
+    rows = 3000
+    df = pd.DataFrame(
+        {
+            "id": [f"K{i:05d}" for i in range(rows)],
+            "note": ["a, b" if i % 7 == 0 else "=x" if i % 3 == 0 else "y" for i in range(rows)],
+            "n": range(rows),
+            "x": [i / 7 if i % 5 else float("nan") for i in range(rows)],
+            "ok": [i % 2 == 0 for i in range(rows)],
+            "day": pd.date_range("2024-01-01", periods=rows, freq="D"),
+        }
+    )
+    one_at_a_time = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
+    monkeypatch.setattr(outputs, "_THREADED_ROWS", 1)
+    monkeypatch.setattr(outputs, "_PIECE_ROWS", 700)
+    in_pieces = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
+    assert in_pieces == one_at_a_time
+
+
+def test_pieces_are_written_as_one_text_with_one_bom(tmp_path, monkeypatch):
+    from winback_cli import outputs
+
+    monkeypatch.setattr(outputs, "_PIECE_ROWS", 2)
+    df = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "n": range(5)})
+    path = tmp_path / "out.csv"
+    pieces = outputs.table_pieces(df, "csv", style="excel-de")
+    write_text_output(path, pieces, io.StringIO(), force=False, bom=True)
+    assert path.read_bytes() == ("\ufeff" + to_csv(df, style="excel-de")).encode()
+    shown = io.StringIO()
+    write_text_output(None, outputs.table_pieces(df, "jsonl"), shown, force=False)
+    assert shown.getvalue() == to_jsonl(df)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from winback_cli.playbook import _align
 from winback_cli.reasons import fired_trigger
-from winback_cli.scan import _fired_texts, _rank
+from winback_cli.scan import _rank
+from winback_cli.trigger_text import fired_texts
 from winback_cli.triggers import Evaluation
 from winback_cli.value import _percentile_ranks, abc_segments
 
@@ -31,7 +32,7 @@ def test_fired_triggers_are_named_and_explained_in_rules_order():
         {"gone": [True, False, True, False], "less": [True, True, False, False]},
         {"gone": ["last order 1", "", "last order 3", ""], "less": ["a | b", "x", "", "stale"]},
     )
-    names, evidence = _fired_texts(result, pd.RangeIndex(4))
+    names, evidence = fired_texts(result, pd.RangeIndex(4))
     assert names.tolist() == ["gone; less", "less", "gone", ""]
     assert evidence.tolist() == [
         "gone: last order 1 | less: a | b",
@@ -43,7 +44,7 @@ def test_fired_triggers_are_named_and_explained_in_rules_order():
 
 
 def test_no_triggers_mean_empty_texts():
-    names, evidence = _fired_texts(evaluation({}, {}), pd.RangeIndex(0))
+    names, evidence = fired_texts(evaluation({}, {}), pd.RangeIndex(0))
     assert names.tolist() == evidence.tolist() == []
 
 
@@ -111,3 +112,13 @@ def test_signals_line_up_with_the_customers_as_reindex_would():
     pd.testing.assert_frame_equal(_align(signals, ids), expected)
     empty = _align(signals.iloc[:0], ids)
     assert empty.to_numpy().tolist() == [["", ""]] * 4
+
+
+def test_signals_already_in_the_customers_order_are_taken_as_they_are():
+    signals = pd.DataFrame(
+        {"probable": ["price", "", "quality"], "evidence": ["a", "", "c"]},
+        index=pd.Index(["x", "y", "z"], name="customer_id"),
+    )
+    ids = pd.Series(["x", "y", "z"])
+    expected = signals.reindex(ids).fillna("").reset_index(drop=True)
+    pd.testing.assert_frame_equal(_align(signals, ids), expected)

@@ -15,6 +15,8 @@ heuristic value, `winback clv` reports it as an error.
 
 from __future__ import annotations
 
+import threading
+from contextlib import suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +66,24 @@ class ClvResult:
     horizon: Duration
     basis: str  # "margin" or "revenue": what `clv` is counted in
     notes: tuple[str, ...]
+
+
+def preload_maths() -> threading.Thread:
+    """Start importing scipy (about half a second) in the background; join before fitting.
+
+    A scan starts it before reading the orders, whose parsing mostly runs
+    without the GIL, so the import costs next to nothing.
+    """
+    thread = threading.Thread(target=_import_maths, name="winback-import-scipy", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_maths() -> None:
+    # A failed import is raised again, where it is used, in the main thread.
+    with suppress(ImportError):
+        import scipy.optimize
+        import scipy.special  # noqa: F401
 
 
 def empty_scores(n: int) -> pd.DataFrame:

@@ -7,22 +7,28 @@ way") or the MBG/NBD variant of Batislam, Denizel & Filiztekin (2007), in which
 a customer may also drop out right after the first purchase, by maximum
 likelihood. `p_alive` and `expected_purchases` score customers;
 `discounted_purchases` gives the discounted expected purchases that the CLV in
-`gamma_gamma` multiplies by spend. Time is counted in *units* of `unit_days`
-days (weeks by default); every function here is vectorised and pure.
+`gamma_gamma` multiplies by spend; the likelihood is in `purchase_likelihood`.
+Time is counted in *units* of `unit_days` days (weeks by default); every
+function here is vectorised and pure. scipy is imported where it is used: it
+takes about half a second, which `clv.preload_maths` spends in the background
+while a scan reads its orders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import optimize, special
 
 from winback_cli.errors import InputError
+from winback_cli.purchase_likelihood import PurchaseData, purchase_data, purchase_nll
+
+if TYPE_CHECKING:
+    from scipy import optimize
 
 PurchaseModel = Literal["bgnbd", "mbgnbd"]
 # Below this many repeat customers the four parameters are poorly identified
@@ -161,56 +167,12 @@ def purchase_log_likelihood(
     """Total log-likelihood of the customers with a purchase under BG/NBD or MBG/NBD."""
     data = _purchase_data(rfm)
     logp = np.log([params[k] for k in ("r", "alpha", "a", "b")])
-    return -_purchase_nll(logp, data, _shift(model))[0] * data[0].size
+    return -purchase_nll(logp, data, _shift(model))[0] * data.x.size
 
 
-def _purchase_data(rfm: RFM) -> tuple[np.ndarray, ...]:
+def _purchase_data(rfm: RFM) -> PurchaseData:
     bought = rfm.purchased
-    x = rfm.frequency[bought]
-    ux, inv = np.unique(x, return_inverse=True)
-    return x.astype(np.float64), rfm.recency[bought], rfm.T[bought], ux.astype(float), inv
-
-
-def _purchase_nll(logp: np.ndarray, data: tuple, s: int) -> tuple[float, np.ndarray]:
-    """Mean negative log-likelihood and its gradient in log-parameters.
-
-    Per customer ll = log G(r+x)/G(r) + r log(alpha) - log B(a,b)
-    + logaddexp(log B(a, b+x+s) - (r+x) log(alpha+T),
-                log B(a+1, b+x+s-1) - (r+x) log(alpha+t_x)),
-    the second term absent when x+s = 0 (BG/NBD customers without repeats).
-    Terms that depend on x only are computed once per distinct x.
-    """
-    x, tx, T, ux, inv = data
-    r, alpha, a, b = np.exp(logp)
-    dead_ok = ux + s >= 1
-    bx = b + ux + s
-    u1 = special.betaln(a, bx)
-    u2 = np.where(dead_ok, special.betaln(a + 1, np.where(dead_ok, bx - 1, 1.0)), -np.inf)
-    psi_abx = special.digamma(a + bx)
-    db1 = special.digamma(bx) - psi_abx
-    db2 = np.where(dead_ok, special.digamma(np.where(dead_ok, bx - 1, 1.0)), 0.0) - psi_abx
-    da1, da2 = special.digamma(a) - psi_abx, special.digamma(a + 1) - psi_abx
-    lg = special.gammaln(r + ux) - special.gammaln(r)
-    dr_table = special.digamma(r + ux) - special.digamma(r)
-
-    rx = r + x
-    log1, log2 = np.log(alpha + T), np.log(alpha + tx)
-    e1, e2 = u1[inv] - rx * log1, u2[inv] - rx * log2
-    m = np.logaddexp(e1, e2)
-    w1, w2 = np.exp(e1 - m), np.exp(e2 - m)
-    n = x.size
-    # Plain sums, not `@`: BLAS dot products stall on a busy two-core machine.
-    per_x = np.bincount(inv, minlength=ux.size)
-    w1_x = np.bincount(inv, weights=w1, minlength=ux.size)
-    w2_x = np.bincount(inv, weights=w2, minlength=ux.size)
-    ll = (per_x * lg).sum() + n * (r * np.log(alpha) - special.betaln(a, b)) + m.sum()
-    g_r = (per_x * dr_table).sum() + n * np.log(alpha) - (w1 * log1 + w2 * log2).sum()
-    g_alpha = n * r / alpha - (rx * (w1 / (alpha + T) + w2 / (alpha + tx))).sum()
-    psi_ab = special.digamma(a + b)
-    g_a = -n * (special.digamma(a) - psi_ab) + (w1_x * da1 + w2_x * da2).sum()
-    g_b = -n * (special.digamma(b) - psi_ab) + (w1_x * db1 + w2_x * db2).sum()
-    grad = np.array([g_r, g_alpha, g_a, g_b]) * np.exp(logp)
-    return -ll / n, -grad / n
+    return purchase_data(rfm.frequency[bought], rfm.recency[bought], rfm.T[bought])
 
 
 def minimise_log_params(
@@ -225,6 +187,8 @@ def minimise_log_params(
     is finite, no parameter sits at its bound, and the optimiser reports success
     or the gradient is negligible (a line search can give up at the optimum).
     """
+    from scipy import optimize
+
     messages = []
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
     for start in starts:
@@ -246,7 +210,7 @@ def fit_purchases(rfm: RFM, model: PurchaseModel = "mbgnbd") -> Fit:
     """Fit BG/NBD or MBG/NBD by maximum likelihood; ThinDataError if it cannot be done."""
     s = _shift(model)
     data = _purchase_data(rfm)
-    x, T = data[0], data[2]
+    x, T = data.x, data.T
     n_repeat = int(np.count_nonzero(x > 0))
     if n_repeat < MIN_REPEAT_CUSTOMERS:
         raise ThinDataError(
@@ -260,7 +224,7 @@ def fit_purchases(rfm: RFM, model: PurchaseModel = "mbgnbd") -> Fit:
         np.log([r0, r0 / rate, a0, b0]) for r0, a0, b0 in ((1, 1, 2), (0.5, 0.5, 1), (2, 2, 8))
     ]
     res, message = minimise_log_params(
-        lambda lp: _purchase_nll(lp, data, s), starts, ("r", "alpha", "a", "b")
+        lambda lp: purchase_nll(lp, data, s), starts, ("r", "alpha", "a", "b")
     )
     if res is None:
         raise ThinDataError(
@@ -280,6 +244,8 @@ def _purchase_params(fit: Fit) -> tuple[float, float, float, float, int]:
 
 def p_alive(fit: Fit, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Probability that each customer is still active at T (BG/NBD: 1 without repeats)."""
+    from scipy import special
+
     r, alpha, a, b, s = _purchase_params(fit)
     x = np.asarray(frequency, dtype=np.float64)
     tx, T = np.asarray(recency, dtype=np.float64), np.asarray(T, dtype=np.float64)
@@ -305,6 +271,8 @@ def _alive_expected(
     overflows; there the untransformed form is used, and where both overflow a
     quadrature over the dropout probability (`_alive_expected_quadrature`).
     """
+    from scipy import special
+
     r, alpha, a, b, s = _purchase_params(fit)
     order = np.lexsort((T, x))
     xs, Ts = x[order], T[order]
@@ -352,6 +320,8 @@ def _alive_expected_quadrature(
     out), by Gauss-Legendre quadrature in the quantiles of p: slower, but it cannot
     overflow, so it serves the few (x, T, t) where the hypergeometric series does.
     """
+    from scipy import special
+
     r, alpha, a, b, s = params
     u, w = np.polynomial.legendre.leggauss(nodes)
     p = special.betaincinv(a, b + x[:, None] + s, (u[None, :] + 1) / 2)

@@ -126,7 +126,7 @@ def _csv_style(request: ScanRequest, rules: Rules) -> str:
 
 
 def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Console) -> None:
-    from winback_cli.outputs import table_bytes, write_text_output
+    from winback_cli.outputs import table_pieces, write_text_output
     from winback_cli.xlsx import write_xlsx
 
     if fmt == "xlsx":
@@ -144,7 +144,7 @@ def _write_table(rows, fmt: str, request: ScanRequest, rules: Rules, stdout: Con
         return
     style = _csv_style(request, rules)
     bom = request.output is not None and style == "excel-de"
-    data = table_bytes(rows, fmt, style=style, bom=bom)
+    data = table_pieces(rows, fmt, style=style, bom=bom)
     write_text_output(request.output, data, stdout.file, force=request.force)
 
 

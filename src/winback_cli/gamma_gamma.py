@@ -6,14 +6,14 @@ customers, independent of how often they buy. `fit_spend` fits it by maximum
 likelihood on customers with repeat spend; `expected_spend` shrinks each
 customer's mean towards the population mean; `clv` multiplies the discounted
 expected purchases of a BG/NBD or MBG/NBD fit (`clv_model`) by expected spend
-and margin. All functions are vectorised and pure.
+and margin; the likelihood is in `spend_likelihood`. All functions are
+vectorised and pure.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
 
 from winback_cli.clv_model import (
     MIN_REPEAT_CUSTOMERS,
@@ -24,53 +24,23 @@ from winback_cli.clv_model import (
     discounted_purchases,
     minimise_log_params,
 )
+from winback_cli.spend_likelihood import SpendData, spend_data, spend_nll
 
 NAMES = ("p", "q", "gamma")
 
 
-def _spend_data(rfm: RFM) -> tuple[np.ndarray, ...]:
+def _spend_data(rfm: RFM) -> SpendData:
     """Customers with repeat spend: spend-day count x, mean m, and x's distinct values."""
     used = (rfm.n_spend_days > 0) & (rfm.monetary > 0)
     x = rfm.n_spend_days[used].astype(np.float64)
-    m = rfm.monetary[used].astype(np.float64)
-    ux, inv = np.unique(x, return_inverse=True)
-    return x, m, ux, inv
-
-
-def _spend_nll(logp: np.ndarray, data: tuple) -> tuple[float, np.ndarray]:
-    """Mean negative log-likelihood of mean spend m over x days, and its log-parameter gradient.
-
-    Per customer ll = log G(px+q) - log G(px) - log G(q) + q log(gamma)
-    + (px-1) log(m) + px log(x) - (px+q) log(xm+gamma).
-    """
-    x, m, ux, inv = data
-    p, q, gamma = np.exp(logp)
-    px = p * ux
-    lg = special.gammaln(px + q) - special.gammaln(px)
-    psi_diff = special.digamma(px + q)
-    psi_px = special.digamma(px)
-    log_m, log_x, log_xm = np.log(m), np.log(x), np.log(x * m + gamma)
-    pxq = p * x + q
-    n = x.size
-    # Plain sums, not `@`: BLAS dot products stall on a busy two-core machine.
-    ll = (
-        lg[inv].sum()
-        - n * special.gammaln(q)
-        + n * q * np.log(gamma)
-        + ((p * x - 1) * log_m + p * x * log_x - pxq * log_xm).sum()
-    )
-    g_p = (x * (psi_diff[inv] - psi_px[inv] + log_m + log_x - log_xm)).sum()
-    g_q = psi_diff[inv].sum() - n * special.digamma(q) + n * np.log(gamma) - log_xm.sum()
-    g_gamma = n * q / gamma - (pxq / (x * m + gamma)).sum()
-    grad = np.array([g_p, g_q, g_gamma]) * np.exp(logp)
-    return -ll / n, -grad / n
+    return spend_data(x, rfm.monetary[used].astype(np.float64))
 
 
 def spend_log_likelihood(params: dict[str, float], rfm: RFM) -> float:
     """Total Gamma-Gamma log-likelihood of the customers with repeat spend."""
     data = _spend_data(rfm)
     logp = np.log([params[k] for k in NAMES])
-    return -_spend_nll(logp, data)[0] * data[0].size
+    return -spend_nll(logp, data)[0] * data.x.size
 
 
 def fit_spend(rfm: RFM) -> Fit:
@@ -79,17 +49,18 @@ def fit_spend(rfm: RFM) -> Fit:
     Values are rescaled by their mean while fitting, so the fit does not depend on
     the currency's magnitude. A fit with q <= 1 (infinite mean spend) is refused.
     """
-    x, m, ux, inv = _spend_data(rfm)
+    data = _spend_data(rfm)
+    x, m = data.x, data.m
     if x.size < MIN_REPEAT_CUSTOMERS:
         raise ThinDataError(
             f"Only {x.size} customers have repeat purchases with positive value; the spend "
             f"model needs at least {MIN_REPEAT_CUSTOMERS}. Use a longer order history."
         )
     scale = float(m.mean())
-    data = (x, m / scale, ux, inv)
+    data = spend_data(x, m / scale)
     # With the mean scaled to 1 and mean = p*gamma/(q-1), start at gamma = (q-1)/p.
     starts = [np.log([p0, q0, (q0 - 1) / p0]) for p0, q0 in ((2, 3), (1, 2), (6, 4))]
-    res, message = minimise_log_params(lambda lp: _spend_nll(lp, data), starts, NAMES)
+    res, message = minimise_log_params(lambda lp: spend_nll(lp, data), starts, NAMES)
     if res is None:
         raise ThinDataError(f"The spend model did not converge on {x.size} customers ({message}).")
     p, q, gamma = np.exp(res.x)

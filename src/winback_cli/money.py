@@ -61,10 +61,11 @@ class MoneyFormat:
     def column(self, values) -> pa.LargeStringArray:
         """Each value formatted as `self(value)` would, as an Arrow string array.
 
-        Cents come from the float product `|value| * 100`; the rare values whose
-        product lies within its rounding error of a half cent (and NaN, infinity
-        and amounts beyond 45 trillion) are formatted one by one, so ties round
-        exactly as Python does.
+        Cents come from the float product `|value| * 100`; where it lies within
+        its rounding error of a half cent (often: the mean of two amounts in
+        cents), the exact product decides (`_exact_half_up`), so ties round
+        exactly as Python does. NaN, infinity and amounts beyond 45 trillion are
+        formatted one by one.
         """
         values = np.asarray(values, dtype=np.float64).ravel()
         with np.errstate(over="ignore", invalid="ignore"):  # huge and NaN go one by one
@@ -73,10 +74,13 @@ class MoneyFormat:
         scaled = np.where(usable, scaled, 0.0)
         floor = np.floor(scaled)
         fraction = scaled - floor  # exact: no rounding below 2**52
-        near_half = np.abs(fraction - 0.5) <= scaled * _PRODUCT_ERROR
-        cents = (floor + (fraction >= 0.5)).astype(np.int64)
+        up = fraction >= 0.5
+        near = np.flatnonzero(np.abs(fraction - 0.5) <= scaled * _PRODUCT_ERROR)
+        if len(near):
+            up[near] = _exact_half_up(np.abs(values[near]), floor[near])
+        cents = (floor + up).astype(np.int64)
         text = self._compose(cents, (values < 0) & (cents > 0))
-        odd = np.flatnonzero(~usable | near_half)
+        odd = np.flatnonzero(~usable)
         if not len(odd):
             return text
         exact = pa.array([self(float(v)) for v in values[odd]], type=pa.large_string())
@@ -96,6 +100,22 @@ class MoneyFormat:
         blocks.append(fixed_digits(cents % 100, 2))
         blocks.append(either(negative, self.negative_suffix, self.suffix))
         return pack(join_columns(blocks))
+
+
+def _exact_half_up(amount: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Whether `amount` (>= 0) in cents, exactly, rounds up from `floor` as `.2f` rounds it.
+
+    `.2f` rounds the exact binary value, ties to even. The exact product
+    amount * 100 is hi * 100 + lo * 100 (Veltkamp's split: hi and lo have 26
+    bits each, so both products are exact); hi * 100 - (floor + 0.5) is exact
+    too, the two being within a factor of two (Sterbenz), and a float sum has
+    the sign of the exact sum. Only for amounts whose product is near a half cent.
+    """
+    split = amount * 134_217_729.0  # 2**27 + 1
+    hi = split - (split - amount)
+    lo = amount - hi
+    above = (hi * 100 - (floor + 0.5)) + lo * 100  # the sign of amount * 100 - half
+    return (above > 0) | ((above == 0) & (floor % 2 == 1))
 
 
 @lru_cache(maxsize=16)

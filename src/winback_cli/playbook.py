@@ -237,14 +237,20 @@ def plan(
 
 
 def _align(signals: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """The signals row of each id, '' where there is none (`reindex`, with Arrow's hashing)."""
+    """The signals row of each id, '' where there is none (`reindex`, with Arrow's hashing).
+
+    Signals already in the order of `ids` (as the scan hands them over) are taken as they are.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if signals.empty:
         return signals.reindex(ids).fillna("").reset_index(drop=True)
     known = pa.array(signals.index.astype("str"), pa.large_string())
-    found = pc.index_in(pa.array(ids, pa.large_string(), from_pandas=True), value_set=known)
+    wanted = pa.array(ids, pa.large_string(), from_pandas=True)
+    if known.equals(wanted) and signals.index.is_unique:
+        return signals.reset_index(drop=True)
+    found = pc.index_in(wanted, value_set=known)
     position = pc.fill_null(found, -1).to_numpy()
     aligned = signals.iloc[np.maximum(position, 0)].reset_index(drop=True)
     return aligned.mask(pd.Series(position < 0), "") if (position < 0).any() else aligned

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from winback_cli.arrowtext import concat, percents, place, str_series
 from winback_cli.columns import map_columns, normalise_header
 from winback_cli.errors import ColumnError, InputError
 from winback_cli.facts import Facts
@@ -130,23 +132,27 @@ def data_signals(facts: Facts, customer_ids: pd.Index, rules: Rules) -> pd.DataF
     aov = np.divide(bought, orders, out=np.zeros(bought.shape), where=orders > 0)
     enough = (orders[0] >= 2) & (orders[1] >= 2)
     price = enough & (aov[1] > 0) & (aov[0] < settings.basket_below * aov[1]) & ~quality
-    money = money_formatter(rules.locale, rules.currency)
+    money = money_formatter(rules.locale, rules.currency).column
+    n = len(customer_ids)
     label = f"the last {settings.window} of ordering"
-    evidence = np.full(len(customer_ids), "", dtype=object)
-    # Python floats format faster than numpy scalars; only flagged customers get text.
-    recent, before = share[:, quality].tolist()
-    evidence[quality] = [
-        f"returns were {a:.0%} of purchases in {label}, {b:.0%} before"
-        for a, b in zip(recent, before, strict=True)
-    ]
-    recent, before = aov[:, price].tolist()
-    evidence[price] = [
-        f"average order {money(a)} in {label}, {money(b)} before"
-        for a, b in zip(recent, before, strict=True)
-    ]
-    probable = np.where(quality, "quality", np.where(price, "price", ""))
+    # Only flagged customers get text, made a column at a time; the two sets are disjoint.
+    returns = concat(
+        "returns were ",
+        percents(share[0, quality]),
+        f" of purchases in {label}, ",
+        percents(share[1, quality]),
+        " before",
+    )
+    prices = concat(
+        "average order ", money(aov[0, price]), f" in {label}, ", money(aov[1, price]), " before"
+    )
+    evidence = place([(np.flatnonzero(quality), returns), (np.flatnonzero(price), prices)], n)
+    probable = pa.array(["", "price", "quality"], pa.large_string()).take(price + 2 * quality)
     index = pd.Index(customer_ids.astype("str"), name="customer_id")
-    return pd.DataFrame({"probable": probable, "evidence": evidence}, index=index)
+    return pd.DataFrame(
+        {"probable": str_series(probable, index), "evidence": str_series(evidence, index)},
+        index=index,
+    )
 
 
 def _trigger_evidence(evidence: pd.Series, trigger_id: str) -> pd.Series:
@@ -193,19 +199,21 @@ def assign_reasons(
     index = table.index
     leaving = (table["status"] != "active").to_numpy()
     decided = ~leaving
-    reason, source, evidence = (np.full(len(index), "", dtype=object) for _ in range(3))
+    reason, source, evidence = [], [], []  # (rows, texts) of each source that has some
     for given, label, text in _reason_candidates(table, rules, signals, feedback):
         rows = np.flatnonzero(~decided & (given != "").to_numpy(dtype=bool))
         if len(rows):
-            reason[rows] = given.iloc[rows].to_numpy(object)
-            source[rows] = label
-            evidence[rows] = text(rows)
+            reason.append((rows, given.iloc[rows]))
+            source.append((rows, label))
+            evidence.append((rows, text(rows)))
             decided[rows] = True
-    reason[leaving & (reason == "")] = "unknown"
+    reason.append((np.flatnonzero(~decided), "unknown"))
+    n = len(index)
+    columns = {"reason": reason, "reason_source": source, "reason_evidence": evidence}
     return pd.DataFrame(
-        {"reason": reason, "reason_source": source, "reason_evidence": evidence},
+        {name: str_series(place(pieces, n), index) for name, pieces in columns.items()},
         index=index,
-    ).astype("str")
+    )
 
 
 def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> list:
@@ -227,7 +235,7 @@ def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> 
     if "churn_reason" in table:
         given = table["churn_reason"].fillna("").astype("str")
         text = table.get("churn_reason_text", given).fillna("").astype("str")
-        candidates.append((given, "customer file", lambda rows: text.iloc[rows].to_numpy(object)))
+        candidates.append((given, "customer file", lambda rows: text.iloc[rows]))
     for trigger_id, category in rules.reasons.from_triggers.items():
         hit = fired_trigger(table["triggers"], trigger_id)
         candidates.append(
@@ -240,9 +248,7 @@ def _reason_candidates(table, rules: Rules, signals: pd.DataFrame, feedback) -> 
             )
         )
     probable = signals["evidence"]
-    candidates.append(
-        (signals["probable"], "probable", lambda rows: probable.iloc[rows].to_numpy(object))
-    )
+    candidates.append((signals["probable"], "probable", lambda rows: probable.iloc[rows]))
     return candidates
 
 

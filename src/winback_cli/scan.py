@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from winback_cli.clv import SCORE_COLUMNS, empty_scores, rounded, try_fit_clv
+from winback_cli.clv import SCORE_COLUMNS, empty_scores, preload_maths, rounded, try_fit_clv
 from winback_cli.customers import Customers, load_customers
 from winback_cli.errors import RulesError
 from winback_cli.load import (
@@ -29,6 +29,7 @@ from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
 from winback_cli.reasons import data_signals
 from winback_cli.rules import Rules
 from winback_cli.slices import Progress
+from winback_cli.trigger_text import fired_texts
 from winback_cli.triggers import evaluate
 from winback_cli.value import abc_segments, basis_values, decide, value_score
 
@@ -124,8 +125,13 @@ def select(table: pd.DataFrame, status: str, top: int | None) -> pd.DataFrame:
 def run_scan(options: ScanOptions) -> ScanResult:
     """Load, compute facts, trigger, score; see the module docstring."""
     rules = options.rules
-    customers = load_customers(options.customers, rules) if options.customers else None
-    facts, ids, orders = order_facts(options)
+    maths = preload_maths() if rules.clv.enabled else None
+    try:
+        customers = load_customers(options.customers, rules) if options.customers else None
+        facts, ids, orders = order_facts(options)
+    finally:  # before the fit, and before an error could end the process mid-import
+        if maths is not None:
+            maths.join()
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     as_of = facts.as_of
     people = _people(ids, customers)
@@ -148,10 +154,11 @@ def run_scan(options: ScanOptions) -> ScanResult:
             f"{only_returns} customer(s) have only returns/credit notes before the "
             "as-of date and were not scanned"
         )
-    table = table.loc[table["has_order"]].drop(columns=["has_order"])
+    kept = np.flatnonzero(table["has_order"].to_numpy())
+    rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
+    table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
     if customers is not None:
         notes.extend(_coverage_notes(ids, customers))
-    table = _rank(table)
     feedback = None
     if options.feedback:
         from winback_cli.reasons import load_feedback
@@ -162,7 +169,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     table, more = plan_for_scan(
         table,
         rules,
-        signals,
+        signals.iloc[rows],  # in the table's order: no lookup by id needed
         as_of,
         options.rules_source,
         options.today,
@@ -199,7 +206,9 @@ def _people(ids: pd.Index, customers: Customers | None) -> pd.DataFrame:
 
 def _display_name(people: pd.DataFrame) -> pd.Series:
     """Company, else first + last name, else the `name` column."""
-    empty = pd.Series("", index=people.index)
+    empty = pd.Series("", index=people.index, dtype="str")
+    if not any(column in people for column in ("company", "first_name", "last_name", "name")):
+        return empty
 
     def text(column: str) -> pd.Series:
         return people[column].fillna("").astype("str").str.strip() if column in people else empty
@@ -211,10 +220,10 @@ def _display_name(people: pd.DataFrame) -> pd.Series:
 
 def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFrame:
     table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
-    table.insert(0, "customer_id", ids.to_numpy())
+    table.insert(0, "customer_id", ids.array if ids.dtype == "str" else ids.to_numpy())
     table["name"] = _display_name(people)
     table["status"] = evaluation.status
-    table["triggers"], table["evidence"] = _fired_texts(evaluation, table.index)
+    table["triggers"], table["evidence"] = fired_texts(evaluation, table.index)
     for column in ("strategic", "opt_out"):
         table[column] = people[column].fillna(False).astype(bool) if column in people else False
     if "churn_reason" in people:
@@ -239,47 +248,13 @@ def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFr
     return table[[*core, *[c for c in table.columns if c not in core]]]
 
 
-def _fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """`triggers` ('a; b') and `evidence` ('a: … | b: …') of the triggers that fired, in order.
-
-    One Arrow join per column: before each trigger's evidence goes its label,
-    '' where it did not fire, 'a: ' where it is the row's first, ' | b: '
-    after an earlier one; its evidence is '' where it did not fire.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from winback_cli.textbytes import buffers, contiguous
-
-    rows = len(index)
-    if not len(evaluation.fired.columns):
-        empty = pd.Series("", index=index, dtype="str")
-        return empty, empty.copy()
-    earlier = np.zeros(rows, dtype=bool)
-    names, evidence = [], []
-    for trigger_id in evaluation.fired.columns:
-        hit = evaluation.fired[trigger_id].to_numpy(dtype=bool)
-        label = np.where(hit, np.where(earlier, 2, 1), 0)
-        names.append(pa.array(["", trigger_id, f"; {trigger_id}"], pa.large_string()).take(label))
-        evidence.append(
-            pa.array(["", f"{trigger_id}: ", f" | {trigger_id}: "], pa.large_string()).take(label)
-        )
-        said = contiguous(pa.array(evaluation.evidence[trigger_id], from_pandas=True))
-        offsets, _ = buffers(said)
-        stray = ~hit & (np.diff(offsets) > 0)  # text where it did not fire: not shown
-        if said.null_count or stray.any():
-            said = pc.if_else(pa.array(hit), pc.fill_null(said, ""), "")
-        evidence.append(said)
-        earlier |= hit
-    empty = pa.scalar("", pa.large_string())
-    return tuple(
-        pd.Series(pc.binary_join_element_wise(*parts, empty), index=index, dtype="str")
-        for parts in (names, evidence)
-    )
-
-
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
-    """Most valuable first; ties by customer id so output is stable.
+    """Most valuable first; ties by customer id so output is stable."""
+    return table.take(_ranking(table)).reset_index(drop=True)
+
+
+def _ranking(table: pd.DataFrame) -> np.ndarray:
+    """The row positions of `_rank`, from `value_score` and `customer_id`.
 
     Arrow sorts (stably, missing scores last, ids by code point) as pandas
     would, in a fraction of the time.
@@ -294,7 +269,7 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
         }
     )
     order = pc.sort_indices(keys, sort_keys=[("score", "descending"), ("id", "ascending")])
-    return table.take(order.to_numpy()).reset_index(drop=True)
+    return order.to_numpy()
 
 
 def _coverage_notes(ids: pd.Index, customers: Customers) -> list[str]:

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from winback_cli.amounts import parse_amounts
+from winback_cli.arrowtext import concat, spread, str_series
 from winback_cli.errors import RulesError
 from winback_cli.facts import Facts, day_of, rolling_peak
+from winback_cli.trigger_text import Dates, Money, iso_dates, join_fired, join_runs
 from winback_cli.vocab import fold, parse_flags
 
 TriggerFn = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -51,69 +54,8 @@ def register(kind: str) -> Callable[[TriggerFn], TriggerFn]:
     return add
 
 
-def _dates(days: np.ndarray) -> np.ndarray:
-    """ISO dates ('2025-03-02') of day numbers, as `np.datetime_as_string` spells them.
-
-    Years 1-9999 are worked out with integer arithmetic (`textbytes.civil`), much
-    faster than numpy's formatting; anything else (NaT, far years) is left to numpy.
-    """
-    from winback_cli.textbytes import civil, constant, fixed_digits, join_columns
-
-    days = np.asarray(days).astype("datetime64[D]").astype(np.int64)
-    usable = (days >= -719_162) & (days <= 2_932_896)  # 0001-01-01 to 9999-12-31
-    year, month, day = civil(np.where(usable, days, 0))
-    dash = constant("-", len(days))
-    parts = [fixed_digits(year, 4), dash, fixed_digits(month, 2), dash, fixed_digits(day, 2)]
-    text = join_columns(parts).astype(np.uint32).view("U10").ravel()
-    if not usable.all():
-        other = np.datetime_as_string(days[~usable].astype("datetime64[D]"), unit="D")
-        text = text.astype(np.result_type(text.dtype, other.dtype))
-        text[~usable] = other
-    return text
-
-
-@dataclass(frozen=True)
-class _Money:
-    """Amounts to format only where a trigger fired (formatting all would be slow)."""
-
-    values: np.ndarray
-    format: Callable[[float], str]
-
-    def texts(self, fired: np.ndarray):
-        """The fired rows' amounts as an Arrow text array, all at once when the format can."""
-        import pyarrow as pa
-
-        values = self.values[fired]
-        column = getattr(self.format, "column", None)  # money.MoneyFormat has one
-        if column is not None:
-            return column(values)
-        return pa.array([self.format(v) for v in values], type=pa.large_string())
-
-
-def _money(ctx: Context, values: np.ndarray) -> _Money:
-    return _Money(values, ctx.money)
-
-
-def _join(fired: np.ndarray, *parts: object) -> np.ndarray:
-    """Concatenate text parts element-wise, keeping only fired rows."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = np.full(len(fired), "", dtype=object)
-    if fired.any():
-        pieces = []
-        for part in parts:
-            if isinstance(part, _Money):
-                pieces.append(part.texts(fired))
-            elif isinstance(part, np.ndarray) and part.dtype.kind in "iu":
-                pieces.append(pa.array(part[fired]).cast(pa.large_string()))  # as str(int)
-            elif isinstance(part, np.ndarray):
-                pieces.append(pa.array(part[fired].astype(str), type=pa.large_string()))
-            else:
-                pieces.append(pa.scalar(str(part), type=pa.large_string()))
-        joined = pc.binary_join_element_wise(*pieces, pa.scalar("", type=pa.large_string()))
-        text[fired] = joined.as_py() if isinstance(joined, pa.Scalar) else joined.to_numpy(False)
-    return text
+def _money(ctx: Context, values: np.ndarray) -> Money:
+    return Money(values, ctx.money)
 
 
 def _window(facts: Facts, duration) -> tuple[np.ndarray, np.ndarray, str]:
@@ -129,10 +71,10 @@ def inactive(trigger, ctx: Context):
     last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     fired = facts.customers["has_order"].to_numpy() & (last < cutoff)
     days = facts.customers["days_since_last_order"].to_numpy()
-    evidence = _join(
+    evidence = join_fired(
         fired,
         "last order ",
-        _dates(last),
+        Dates(last),
         ", ",
         days,
         f" days before {facts.as_of.date()} (limit {trigger.for_})",
@@ -151,7 +93,7 @@ def revenue_drop(trigger, ctx: Context):
         current, peak = rolling_peak(facts.monthly_revenue, months)
     fired = (peak > max(trigger.min_peak, 0.0)) & (current < trigger.below * peak)
     share = np.divide(current, peak, out=np.zeros_like(current), where=peak > 0)
-    evidence = _join(
+    evidence = join_fired(
         fired,
         f"revenue of the last {trigger.window} ",
         _money(ctx, current),
@@ -170,31 +112,34 @@ def category_lapse(trigger, ctx: Context):
     cutoff = day_of(trigger.for_.before(facts.as_of))
     last = facts.customers["last_order"].to_numpy().astype("datetime64[D]").astype(np.int64)
     cats = facts.categories
-    lapsed = cats.loc[(cats["orders"] >= trigger.min_orders) & (cats["last_day"] < cutoff)]
-    lapsed = lapsed.loc[last[lapsed["code"].to_numpy()] >= cutoff]
+    code, orders = cats["code"].to_numpy(), cats["orders"].to_numpy()
+    last_day = cats["last_day"].to_numpy()
+    lapsed = np.flatnonzero(
+        (orders >= trigger.min_orders) & (last_day < cutoff) & (last[code] >= cutoff)
+    )
     n = len(facts.customers)
     fired = np.zeros(n, dtype=bool)
-    evidence = np.full(n, "", dtype=object)
-    if len(lapsed):
-        text = (
-            "stopped buying '"
-            + lapsed["category"].astype("str")
-            + "' ("
-            + lapsed["orders"].astype("str")
-            + " orders, last "
-            + pd.Series(_dates(lapsed["last_day"].to_numpy()), index=lapsed.index)
-            + ")"
-        )
-        codes = lapsed["code"].to_numpy()  # sorted: facts.categories is grouped by code
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        pieces = text.to_numpy(dtype=object)
-        later = np.ones(len(pieces), dtype=bool)
-        later[starts] = False
-        pieces[later] = "; " + pieces[later]
-        fired[codes[starts]] = True
-        suffix = f" while still ordering other things (limit {trigger.for_})"
-        evidence[codes[starts]] = np.add.reduceat(pieces, starts) + suffix
-    return fired, evidence
+    if not len(lapsed):
+        return fired, join_fired(fired)
+    codes = code[lapsed]  # sorted: facts.categories is grouped by code
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    later = np.ones(len(codes), dtype=np.int8)
+    later[starts] = 0
+    category = cats["category"].array
+    names = pa.array(category.categories.astype("str"), pa.large_string(), from_pandas=True)
+    pieces = concat(
+        pa.array(["", "; "], pa.large_string()).take(later),
+        "stopped buying '",
+        names.take(category.codes[lapsed]),
+        "' (",
+        pa.array(orders[lapsed]).cast(pa.large_string()),
+        " orders, last ",
+        pa.array(iso_dates(last_day[lapsed]), pa.large_string()),
+        ")",
+    )
+    suffix = f" while still ordering other things (limit {trigger.for_})"
+    fired[codes[starts]] = True
+    return fired, spread(concat(join_runs(pieces, starts), suffix), codes[starts], n)
 
 
 @register("overdue")
@@ -206,7 +151,7 @@ def overdue(trigger, ctx: Context):
     enough = (table["order_days"].to_numpy() >= trigger.min_orders) & (gap > 0)
     fired = enough & (since > trigger.factor * np.nan_to_num(gap, nan=np.inf))
     ratio = np.divide(since, gap, out=np.zeros(len(gap)), where=enough)
-    evidence = _join(
+    evidence = join_fired(
         fired,
         since,
         " days since the last order, usually every ",
@@ -225,7 +170,7 @@ def basket_shrink(trigger, ctx: Context):
     enough = (counts >= trigger.min_orders).all(axis=0)
     aov = np.divide(sums, np.maximum(counts, 1))
     fired = enough & (aov[1] > 0) & (aov[0] < trigger.below * aov[1])
-    evidence = _join(
+    evidence = join_fired(
         fired,
         "average order ",
         _money(ctx, aov[0]),
@@ -241,7 +186,7 @@ def frequency_drop(trigger, ctx: Context):
     facts = ctx.facts
     counts, _, label = _window(facts, trigger.window)
     fired = (counts[1] >= trigger.min_orders) & (counts[0] < trigger.below * counts[1])
-    evidence = _join(
+    evidence = join_fired(
         fired,
         counts[0],
         f" orders in the last {label} vs ",
@@ -256,11 +201,11 @@ def contract(trigger, ctx: Context):
     facts, people = ctx.facts, ctx.people
     n = len(facts.customers)
     fired = np.zeros(n, dtype=bool)
-    evidence = np.full(n, "", dtype=object)
+    evidence = join_fired(fired)
     if "contract_status" in people.columns:
         status = people["contract_status"].fillna("").astype("str").to_numpy()
         hit = np.isin(status, list(trigger.statuses))
-        evidence = _join(hit, "contract status ", status)
+        evidence = join_fired(hit, "contract status ", status)
         fired |= hit
     if "contract_end" in people.columns:
         end = people["contract_end"].to_numpy().astype("datetime64[D]")
@@ -276,16 +221,13 @@ def contract(trigger, ctx: Context):
         )
         text = np.where(passed, "contract ended ", "contract ends ").astype(object)
         hit = (passed | soon) & ~fired
-        evidence = np.where(
+        ending = join_fired(
             hit,
-            _join(
-                hit,
-                text,
-                _dates(np.where(known, end_day, 0)),
-                np.where(soon, " (within " + str(trigger.ends_within) + ")", "").astype(object),
-            ),
-            evidence,
+            text,
+            Dates(np.where(known, end_day, 0)),
+            np.where(soon, " (within " + str(trigger.ends_within) + ")", "").astype(object),
         )
+        evidence = concat(evidence, ending)  # rows apart: the status rows are not hit
         fired |= hit
     return fired, evidence
 
@@ -308,7 +250,7 @@ def field(trigger, ctx: Context):
         wanted = [trigger.equals] if trigger.in_ is None else list(trigger.in_)
         fired = fold(values).isin([str(w).strip().casefold() for w in wanted])
     fired = fired.to_numpy(dtype=bool) & people["_known"].to_numpy(dtype=bool)
-    evidence = _join(fired, f"{trigger.column} = '", values.to_numpy(dtype=object), "'")
+    evidence = join_fired(fired, f"{trigger.column} = '", values.to_numpy(dtype=object), "'")
     return fired, evidence
 
 
@@ -318,12 +260,12 @@ def probability_alive(trigger, ctx: Context):
     alive = scores["p_alive"].to_numpy(dtype=float)
     fired = np.nan_to_num(alive, nan=1.0) < trigger.below
     due = scores["expected_next_order"].to_numpy().astype("datetime64[D]")
-    evidence = _join(
+    evidence = join_fired(
         fired,
         "probability still active ",
         np.round(np.nan_to_num(alive) * 100).astype(int),
         f"% (limit {trigger.below:.0%}); expected next order ",
-        np.datetime_as_string(due, unit="D"),
+        Dates(due),
     )
     return fired, evidence
 
@@ -393,9 +335,17 @@ def evaluate(
         rank = np.maximum(rank, np.where(hit, SEVERITY_RANK[trigger.severity], 0))
     names = np.array(["active", "at_risk", "churned"], dtype=object)
     index = facts.customers.index
+    texts = {key: _text_column(value, index) for key, value in evidence.items()}
     return Evaluation(
         pd.DataFrame(fired, index=index),
-        pd.DataFrame(evidence, index=index),
+        pd.DataFrame(texts, index=index),
         names[rank],
         tuple(skipped),
     )
+
+
+def _text_column(evidence, index: pd.Index) -> pd.Series:
+    """A trigger's evidence (Arrow text, or an array of str) as a `str` column."""
+    if isinstance(evidence, pa.Array | pa.ChunkedArray):
+        return str_series(evidence, index)
+    return pd.Series(evidence, index=index, dtype="str")

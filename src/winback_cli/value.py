@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from winback_cli.arrowtext import concat, place, str_series
 from winback_cli.money import money_formatter
 from winback_cli.rules import Rules, ValueRules
 
@@ -89,7 +91,7 @@ def _percentile_ranks(values: pd.Series) -> pd.Series:
     numbers = values.to_numpy(dtype=float)
     ranks = np.full(len(numbers), np.nan)
     known = np.flatnonzero(~np.isnan(numbers))
-    order = np.argsort(numbers[known], kind="stable")
+    order = np.argsort(numbers[known])  # ties get one average rank: any order will do
     ordered = numbers[known][order]
     first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each tie starts
     last = np.r_[first[1:], len(ordered)] - 1
@@ -130,29 +132,29 @@ def decide(table: pd.DataFrame, status: pd.Series, rules: Rules) -> tuple[pd.Ser
         (
             basis < value_rules.min_value_per_year,
             False,
-            lambda rows: (
-                f"below minimum value {minimum}/year ({label} " + fmt.many(basis[rows]) + ")"
+            lambda rows: concat(
+                f"below minimum value {minimum}/year ({label} ", fmt.column(basis[rows]), ")"
             ),
         ),
         (low_clv, False, lambda rows: _clv_text(table, rules, fmt, rows)),
         (
             np.ones(len(index), dtype=bool),
             True,
-            lambda rows: f"{label} " + fmt.many(basis[rows]) + f" ≥ {minimum}/year",
+            lambda rows: concat(f"{label} ", fmt.column(basis[rows]), f" ≥ {minimum}/year"),
         ),
     ]
     step = np.select([who for who, _, _ in steps], list(range(len(steps))), default=len(steps))
     worth = np.zeros(len(index), dtype=bool)
-    reason = np.empty(len(index), dtype=object)
-    for number, (_, verdict, text) in enumerate(steps):
+    texts = []
+    for number, (_, verdict, spell) in enumerate(steps):
         rows = np.flatnonzero(step == number)
         if len(rows):
             worth[rows] = bool(verdict)
-            reason[rows] = text(rows)
+            texts.append((rows, spell(rows)))
     missing = step == 0  # active customers need no decision
     return (
         pd.Series(pd.arrays.BooleanArray(worth, missing), index=index),
-        pd.Series(reason, index=index, dtype="str"),
+        str_series(place(texts, len(index)), index),
     )
 
 
@@ -182,10 +184,10 @@ def _below_min_clv(table: pd.DataFrame, rules: Rules) -> np.ndarray:
     return ~np.isnan(clv) & (clv < rules.value.min_clv)
 
 
-def _clv_text(table: pd.DataFrame, rules: Rules, fmt, rows: np.ndarray) -> np.ndarray:
+def _clv_text(table: pd.DataFrame, rules: Rules, fmt, rows: np.ndarray) -> pa.Array:
     clv = table["clv"].astype(float).to_numpy()[rows]
-    return (
-        "expected value "
-        + fmt.many(clv)
-        + f" over the next {rules.clv.horizon} below minimum CLV {fmt(rules.value.min_clv)}"
+    return concat(
+        "expected value ",
+        fmt.column(clv),
+        f" over the next {rules.clv.horizon} below minimum CLV {fmt(rules.value.min_clv)}",
     )

@@ -1,0 +1,33 @@
+"""Element-wise work in two halves: every element done once, errors raised where they belong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from winback_cli.parts import MIN_PARALLEL, halves, in_parts
+
+
+def test_small_arrays_stay_in_one_part_and_large_ones_split_in_two():
+    assert halves(10) == [slice(0, 10)]
+    assert halves(MIN_PARALLEL + 1) == [slice(0, 50_000), slice(50_000, MIN_PARALLEL + 1)]
+
+
+def test_every_element_is_worked_on_once():
+    values = np.arange(MIN_PARALLEL * 2, dtype=np.float64)
+    out = np.zeros_like(values)
+
+    def work(part: slice) -> None:
+        np.add(out[part], np.exp(values[part] / 1e5), out=out[part])
+
+    in_parts(work, halves(values.size))
+    np.testing.assert_array_equal(out, np.exp(values / 1e5))
+
+
+def test_an_error_in_the_other_thread_is_raised_here():
+    def work(part: slice) -> None:
+        if part.start:
+            raise ValueError("second half")
+
+    with pytest.raises(ValueError, match="second half"):
+        in_parts(work, [slice(0, 1), slice(1, 2)])
