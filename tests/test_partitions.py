@@ -94,7 +94,8 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(monkeypatch):
     with PartitionStore(spill_rows=10) as store:
         store.expected_rows = 100
         with pytest.raises(OutputError, match=r"No space left.*TMPDIR"):
-            store.add(orders(50, 30))
+            store.add(orders(50, 30))  # written on a thread: the error comes with the
+            list(store.groups())  # next slices or, at the latest, when groups are read
 
 
 def test_a_scan_spilled_to_disk_in_small_slices_equals_the_scan_in_memory(monkeypatch):

@@ -6,7 +6,9 @@ until they pass `spill_rows`; from then on it splits every slice by a hash of
 the customer id into `parts` groups, appends them to Arrow files in a
 temporary folder, and later hands back one group (whole customers) at a time.
 A small export never touches the disk; a hundred-million-row one needs memory
-for one group and the per-customer results only.
+for one group and the per-customer results only. Splitting and writing run
+on a thread of their own, a slice or two behind the caller, so that reading
+and checking the next slices go on meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,8 @@ from winback_cli.facts_text import fixed_width, text_array, text_buffers
 
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
+MAX_PARTS = 1 << 14  # group numbers fit an int16; more groups than this never pay
+WRITES_AHEAD = 1  # slices handed to the writer thread and not yet written
 
 
 class PartitionStore:
@@ -41,6 +47,8 @@ class PartitionStore:
         self._folder: Path | None = None
         self._parts = 0
         self._pieces = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: deque[Future] = deque()
 
     @property
     def spilled(self) -> bool:
@@ -51,7 +59,8 @@ class PartitionStore:
         self.rows += len(frame)
         if self._folder is None:
             self._memory.append(frame)
-            if self.rows > self.spill_rows:
+            # Spill as soon as the input is known to be large, not after holding a lot of it.
+            if max(self.rows, self.expected_rows or 0) > self.spill_rows:
                 self._spill()
         else:
             self._write(frame)
@@ -61,6 +70,7 @@ class PartitionStore:
         if self._folder is None:
             yield self._memory
             return
+        self._wait(0)
         for part in range(self._parts):
             files = sorted(self._folder.glob(f"part{part:04d}-*.arrow"))
             if files:
@@ -69,6 +79,11 @@ class PartitionStore:
     def close(self) -> None:
         """Remove the spilled files; the store is empty afterwards."""
         self._memory = []
+        if self._writer is not None:
+            for future in self._writing:
+                future.cancel()
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._writer, self._writing = None, deque()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -82,7 +97,7 @@ class PartitionStore:
     def _spill(self) -> None:
         expected = self.expected_rows
         self._parts = (
-            max(2, math.ceil(1.5 * self.at_once * expected / self.spill_rows))
+            min(MAX_PARTS, max(2, math.ceil(1.5 * self.at_once * expected / self.spill_rows)))
             if expected
             else UNKNOWN_PARTS * self.at_once
         )
@@ -95,22 +110,33 @@ class PartitionStore:
             self._write(frame)
 
     def _write(self, frame: pd.DataFrame) -> None:
-        try:
-            self._write_parts(frame)
-        except OSError as error:  # disk full, folder gone: say where and what to do
-            raise _no_room(str(self._folder), error) from None
+        """Hand one slice to the writer thread; its pieces are numbered now, in order."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="winback-spill")
+        self._wait(WRITES_AHEAD - 1)
+        self._writing.append(self._writer.submit(self._write_parts, frame, self._pieces))
+        self._pieces += 1
 
-    def _write_parts(self, frame: pd.DataFrame) -> None:
-        part = partition_of(frame["customer_id"], self._parts)
+    def _wait(self, pending: int) -> None:
+        """Wait until at most `pending` writes are unfinished; a failed write is raised."""
+        while len(self._writing) > pending:
+            try:
+                self._writing.popleft().result()
+            except OSError as error:  # disk full, folder gone: say where and what to do
+                raise _no_room(str(self._folder), error) from None
+
+    def _write_parts(self, frame: pd.DataFrame, piece: int) -> None:
+        # Small integers sort stably by radix; one take puts the groups one after the
+        # other, and each group's file is then a zero-copy slice of it.
+        part = partition_of(frame["customer_id"], self._parts).astype(np.int16)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self._parts + 1))
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False).take(order)
         for k in range(self._parts):
-            rows = order[bounds[k] : bounds[k + 1]]
-            if len(rows):
-                path = self._folder / f"part{k:04d}-{self._pieces:06d}.arrow"
-                feather.write_feather(table.take(rows), path, compression="uncompressed")
-        self._pieces += 1
+            if bounds[k + 1] > bounds[k]:
+                path = self._folder / f"part{k:04d}-{piece:06d}.arrow"
+                rows = table.slice(bounds[k], bounds[k + 1] - bounds[k])
+                feather.write_feather(rows, path, compression="uncompressed")
 
 
 def _no_room(folder: str, error: OSError) -> OutputError:
