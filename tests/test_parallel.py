@@ -108,14 +108,20 @@ def test_two_threads_load_what_one_thread_loads(path, monkeypatch):
         assert two.rows_read == one.rows_read
 
 
-def test_a_slice_checked_before_an_earlier_one_decided_is_checked_again(tmp_path, monkeypatch):
-    # Slice 1 has ISO dates only; slice 2 shows slashed dates are day-first; slice 3
-    # alone could not tell. On two threads, 2 and 3 start together; 3 must follow 2.
-    rows = ["K1,2025-01-05,10"] * 2 + ["K1,25/01/2025,10"] * 2 + ["K1,02/03/2025,10"] * 20
+def _two_rows_a_slice(tmp_path, monkeypatch, third: str, third_rows: int = 20) -> Path:
+    """Orders read two rows a slice: ISO dates, then day-first slashed ones, then `third`."""
+    rows = ["K1,2025-01-05,10"] * 2 + ["K1,25/01/2025,10"] * 2 + [f"K1,{third},10"] * third_rows
     path = tmp_path / "orders.csv"
     path.write_text("customer_id,order_date,amount\n" + "\n".join(rows) + "\n")
     monkeypatch.setattr(slices, "SLICE_BYTES", 40)
     monkeypatch.setattr(slices, "HEAD_BYTES", 40)
+    return path
+
+
+def test_a_slice_checked_before_an_earlier_one_decided_is_checked_again(tmp_path, monkeypatch):
+    # Slice 1 has ISO dates only; slice 2 shows slashed dates are day-first; slice 3
+    # alone could not tell. On two threads, 2 and 3 start together; 3 must follow 2.
+    path = _two_rows_a_slice(tmp_path, monkeypatch, "02/03/2025")
     months = {}
     for threads in (1, 2):
         monkeypatch.setattr(parallel, "THREADS", threads)
@@ -138,11 +144,7 @@ def test_a_slice_result_from_an_outdated_state_is_refused_only_if_it_had_slashed
 
 
 def test_slices_that_started_together_still_must_agree_on_slashed_dates(tmp_path, monkeypatch):
-    rows = ["K1,2025-01-05,10"] * 2 + ["K1,25/01/2025,10"] * 2 + ["K1,01/25/2025,10"] * 2
-    path = tmp_path / "orders.csv"
-    path.write_text("customer_id,order_date,amount\n" + "\n".join(rows) + "\n")
-    monkeypatch.setattr(slices, "SLICE_BYTES", 40)
-    monkeypatch.setattr(slices, "HEAD_BYTES", 40)
+    path = _two_rows_a_slice(tmp_path, monkeypatch, "01/25/2025", third_rows=2)
     for threads in (1, 2):
         monkeypatch.setattr(parallel, "THREADS", threads)
         with pytest.raises(AmbiguousDateError, match="slashed dates disagree"):
