@@ -2,13 +2,14 @@
 
 Facts are per customer, so all of a customer's rows must be reduced together,
 but not all customers at once. `PartitionStore` keeps parsed slices in memory
-until they pass `spill_rows`; from then on it splits every slice by a hash of
-the customer id into `parts` groups, appends them to Arrow files in a
-temporary folder, and later hands back one group (whole customers) at a time.
+until they (or the caller's estimate of the whole input) pass `spill_rows`;
+from then on it splits every slice by a hash of the customer id into `parts`
+groups, appends them to Arrow files in a temporary folder, and later hands
+back one group (whole customers) at a time.
 A small export never touches the disk; a hundred-million-row one needs memory
 for one group and the per-customer results only. Splitting and writing run
-on a thread of their own, a slice or two behind the caller, so that reading
-and checking the next slices go on meanwhile.
+on a thread of their own, a slice behind the caller, so that reading and
+checking the next slices go on meanwhile.
 """
 
 from __future__ import annotations
