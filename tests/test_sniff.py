@@ -107,9 +107,10 @@ def test_any_bytes_decode_or_raise_input_error(data):
 
 @given(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0"), min_size=1))
 def test_utf8_text_round_trips(text):
-    if not text.strip():
+    expected = text.removeprefix("\ufeff")  # a leading BOM is dropped, by design
+    if not expected.strip():
         return
-    assert decode_bytes(text.encode(), "orders.csv").text == text
+    assert decode_bytes(text.encode(), "orders.csv").text == expected
 
 
 def table(delimiter: str):

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.atomic import atomic_writer
+from winback_cli.parallel import ordered_map
 from winback_cli.textbytes import date_texts, first_bytes, joined, plain_decimals, wrap
 
 CsvStyle = Literal["standard", "excel-de"]
@@ -186,10 +187,7 @@ def each_column(df: pd.DataFrame, make) -> list:
     columns = [normalise_column(df.iloc[:, i]) for i in range(df.shape[1])]
     if len(df) < _THREADED_ROWS:
         return [make(series) for series in columns]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(make, columns))
+    return list(ordered_map(make, columns))
 
 
 # --- column kinds -----------------------------------------------------------

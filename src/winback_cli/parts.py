@@ -8,8 +8,9 @@ left to the caller, over whole arrays, so they stay exactly as without parts.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+
+from winback_cli.parallel import ordered_map
 
 # Below this many elements a second thread costs more than it saves.
 MIN_PARALLEL = 100_000
@@ -24,22 +25,9 @@ def halves(size: int) -> list[slice]:
 
 
 def in_parts(work: Callable[[slice], None], parts: list[slice]) -> None:
-    """`work(part)` for each part, the first here and the others in threads, all finished."""
-    errors: list[BaseException] = []
+    """`work(part)` for each part, side by side on the scan's threads, all finished.
 
-    def run(part: slice) -> None:
-        try:
-            work(part)
-        except BaseException as error:  # raised again below, in the calling thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(part,)) for part in parts[1:]]
-    for thread in threads:
-        thread.start()
-    try:
-        work(parts[0])
-    finally:
-        for thread in threads:
-            thread.join()
-    if errors:
-        raise errors[0]
+    The first error (in part order) is raised here, after the other parts ended.
+    """
+    for _ in ordered_map(work, parts):
+        pass

@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from winback_cli.facts_text import text_buffers
+
 NUL = 0
 ZERO = ord("0")
 _MILLION = 1_000_000  # six decimals
@@ -194,10 +196,7 @@ def replace_rows(text: pa.Array, rows: np.ndarray, other: pa.Array) -> pa.Array:
 
 def buffers(text: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
     """(offsets from 0, data bytes) of an Arrow large_string array, without copying data."""
-    text = contiguous(text)
-    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
-    data = text.buffers()[2]
-    data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    offsets, data = text_buffers(contiguous(text))
     return offsets - offsets[0], data[offsets[0] : offsets[-1]]
 
 
