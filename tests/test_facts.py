@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from winback_cli.durations import Duration
 from winback_cli.facts import FactNeeds, compute_facts, day_of, to_days
-from winback_cli.facts_text import hash_text, rank_text, text_array
+from winback_cli.facts_text import hash_text, rank_text, stripped, take_text, text_array
 
 from .facts_reference import (
     AS_OF,
@@ -193,6 +193,15 @@ def test_equal_texts_hash_alike(texts):
     assert hashed[: len(texts)].tolist() == hashed[len(texts) :][::-1].tolist()
 
 
+@given(st.lists(st.one_of(st.text(max_size=6), st.none()), max_size=8), st.integers(1, 3))
+def test_stripped_is_str_strip(texts, chunks):
+    # A column read in blocks arrives as several Arrow chunks, each checked on its own.
+    parts = [texts[k::chunks] for k in range(chunks)]
+    arrow = pa.chunked_array([pa.array(p, pa.large_string()) for p in parts], pa.large_string())
+    values = pd.Series(pd.arrays.ArrowStringArray(arrow), dtype="str")
+    pd.testing.assert_series_equal(stripped(values), values.str.strip())
+
+
 def test_customer_ids_too_varied_to_rank_fall_back_to_the_dictionary():
     frame = _orders(
         [(f"{'x' * 30}{i}@example.com", str(i), "2025-01-02", float(i)) for i in range(5, 0, -1)]
@@ -218,3 +227,22 @@ def test_no_rows_before_the_as_of_date_give_empty_facts():
     assert facts.monthly_revenue.shape == (0, len(facts.month_starts))
     assert facts.window(SIX_MONTHS).orders.shape == (2, 0)
     assert facts.purchases.rfm.n_customers == 0
+
+
+@given(
+    st.lists(st.text(max_size=3), max_size=12).flatmap(
+        lambda texts: st.tuples(
+            st.just(texts), st.lists(st.integers(0, max(len(texts) - 1, 0)), max_size=20)
+        )
+    ),
+    st.booleans(),
+)
+def test_take_text_is_arrow_take(case, one_length):
+    texts, order = case
+    if one_length:  # ids of one length take the fixed-size path
+        texts = [(t.encode("ascii", "replace").decode() + "___")[:3] for t in texts]
+    if not texts:
+        order = []
+    array = pa.array(texts, pa.large_string())
+    taken = take_text(pa.chunked_array([array[:2], array[2:]]), np.array(order, dtype=np.int64))
+    assert taken.equals(array.take(pa.array(order, pa.int64())))

@@ -39,6 +39,36 @@ def text_buffers(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
+def stripped(values: pd.Series) -> pd.Series:
+    """`values.str.strip()`, without the work when no text starts or ends with a space.
+
+    Texts whose first and last bytes are visible ASCII (`!` to `~`) have nothing
+    to strip by any definition of white space; ids and amounts nearly always are.
+    """
+    values = values.astype("str")
+    to_arrow = getattr(values.array, "__arrow_array__", None)  # no copy of the texts
+    arrow = to_arrow() if to_arrow is not None else None
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    if arrow is None or any(_ends_not_visible(chunk) for chunk in chunks):
+        return values.str.strip()
+    return values
+
+
+def _ends_not_visible(chunk: pa.Array) -> bool:
+    """Does a non-empty text of this string chunk start or end outside `!`..`~`?"""
+    _, offsets, data = chunk.buffers()
+    if data is None:
+        return False
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    data = np.frombuffer(data, dtype=np.uint8)
+    first, last = data[starts[filled]], data[ends[filled] - 1]
+    # In uint8, `byte - 0x21` is above 0x5D exactly for bytes outside 0x21..0x7E.
+    return bool(((first - 0x21) > 0x5D).any() or ((last - 0x21) > 0x5D).any())
+
+
 def fixed_width(array: pa.LargeStringArray) -> np.ndarray | None:
     """The texts as an (n, width) byte grid when all have one length; else None."""
     offsets, data = text_buffers(array)
@@ -47,6 +77,25 @@ def fixed_width(array: pa.LargeStringArray) -> np.ndarray | None:
     if not n or int(offsets[-1] - offsets[0]) != n * width or (np.diff(offsets) != width).any():
         return None
     return data[offsets[0] : offsets[-1]].reshape(n, width)
+
+
+def take_text(array: pa.Array | pa.ChunkedArray, order: np.ndarray) -> pa.Array:
+    """`array.take(order)`; texts of one length (ids) are moved as fixed-size rows.
+
+    Arrow's take copies texts one by one; a numpy take of fixed-size rows is
+    about three times faster on a million ids.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    grid = None
+    if pa.types.is_large_string(array.type) and not array.null_count:
+        grid = fixed_width(array)
+    if grid is None or not grid.shape[1]:
+        return array.take(order)
+    width = grid.shape[1]
+    rows = np.ascontiguousarray(grid).view(f"V{width}").ravel().take(order)
+    offsets = np.arange(0, (len(order) + 1) * width, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(len(order), pa.py_buffer(offsets), pa.py_buffer(rows))
 
 
 def _padded(grid: np.ndarray, multiple: int) -> np.ndarray:

@@ -20,6 +20,7 @@ from winback_cli.amounts import parse_amounts
 from winback_cli.columns import ColumnMap
 from winback_cli.dates import parse_dates
 from winback_cli.errors import AmbiguousDateError, InputError
+from winback_cli.facts_text import stripped
 from winback_cli.rejects import RejectLog
 from winback_cli.rules import Rules
 from winback_cli.tables import RawTable
@@ -117,12 +118,12 @@ def _parse_orders(
     hint: str,
     date_source: str,
 ) -> pd.DataFrame:
-    ids = orders["customer_id"].astype("str").str.strip()
+    ids = stripped(orders["customer_id"])
     no_id = ids == ""
     rejects.add(orders, no_id, "customer_id", ids, "no customer id")
     orders["customer_id"] = ids
     if "order_id" in orders.columns:
-        orders["order_id"] = orders["order_id"].astype("str").str.strip()
+        orders["order_id"] = stripped(orders["order_id"])
 
     dates = parse_dates(
         orders["order_date"],
@@ -153,7 +154,7 @@ def _parse_orders(
 
     if "cost" in orders.columns:
         costs = parse_amounts(orders["cost"], decimal=decimal or amounts.decimal)
-        empty_cost = orders["cost"].astype("str").str.strip() == ""
+        empty_cost = stripped(orders["cost"]) == ""
         bad_cost = (costs.problems != "") & ~empty_cost & keep
         rejects.add(orders, bad_cost, "cost", orders["cost"], costs.problems)
         keep &= ~bad_cost

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from winback_cli.errors import OutputError
-from winback_cli.facts_text import fixed_width, text_array, text_buffers
+from winback_cli.facts_text import fixed_width, take_text, text_array, text_buffers
 
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
@@ -132,7 +132,8 @@ class PartitionStore:
         part = partition_of(frame["customer_id"], self._parts).astype(np.int16)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self._parts + 1))
-        table = pa.Table.from_pandas(frame, preserve_index=False).take(order)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.table([take_text(c, order) for c in table.itercolumns()], schema=table.schema)
         for k in range(self._parts):
             if bounds[k + 1] > bounds[k]:
                 path = self._folder / f"part{k:04d}-{piece:06d}.arrow"
