@@ -27,6 +27,7 @@ from winback_cli.load import (
     input_bytes,
     iter_orders,
 )
+from winback_cli.memory import release_free_memory
 from winback_cli.parallel import ordered_map
 from winback_cli.partitions import PartitionStore
 from winback_cli.rejects import RejectLog
@@ -53,6 +54,7 @@ def order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
     spill_rows = None if not options.keep_rows else 2**62
     with PartitionStore(spill_rows=spill_rows, at_once=parallel.THREADS) as store:
         span = _read_orders(options, log, store)
+        release_free_memory()  # the slices read; the groups are reduced from a lower start
         if not span.rows:
             _no_usable_rows(log)
         as_of = pd.Timestamp(options.as_of) if options.as_of else span.default_as_of()

@@ -23,6 +23,7 @@ from winback_cli.errors import RulesError
 from winback_cli.load import (
     Orders,
 )
+from winback_cli.memory import release_free_memory
 from winback_cli.money import money_formatter
 from winback_cli.order_facts import order_facts
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
@@ -132,6 +133,7 @@ def run_scan(options: ScanOptions) -> ScanResult:
     finally:  # before the fit, and before an error could end the process mid-import
         if maths is not None:
             maths.join()
+    release_free_memory()  # what reading the orders freed; the phases below start lower
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     as_of = facts.as_of
     people = _people(ids, customers)
