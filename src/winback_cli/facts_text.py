@@ -30,11 +30,12 @@ def text_array(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.LargeString
     return pc.fill_null(array, "") if array.null_count else array
 
 
-def text_buffers(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
-    """The (n + 1) byte offsets and the byte data of a large-string array, zero-copy."""
+def text_buffers(array: pa.LargeStringArray | pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """The (n + 1) byte offsets and the byte data of a (large) string array, zero-copy."""
     _, offsets, data = array.buffers()
     start = array.offset
-    offsets = np.frombuffer(offsets, dtype=np.int64)[start : start + len(array) + 1]
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[start : start + len(array) + 1]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     return offsets, data
 
@@ -56,14 +57,9 @@ def stripped(values: pd.Series) -> pd.Series:
 
 def _ends_not_visible(chunk: pa.Array) -> bool:
     """Does a non-empty text of this string chunk start or end outside `!`..`~`?"""
-    _, offsets, data = chunk.buffers()
-    if data is None:
-        return False
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    offsets, data = text_buffers(chunk)
     starts, ends = offsets[:-1], offsets[1:]
     filled = ends > starts
-    data = np.frombuffer(data, dtype=np.uint8)
     first, last = data[starts[filled]], data[ends[filled] - 1]
     # In uint8, `byte - 0x21` is above 0x5D exactly for bytes outside 0x21..0x7E.
     return bool(((first - 0x21) > 0x5D).any() or ((last - 0x21) > 0x5D).any())

@@ -135,16 +135,15 @@ def _header(text: str, delimiter: str, source: str) -> tuple[list[str], list[str
     return cleaned, warnings
 
 
-def _parse(body: bytes, names: list[str], delimiter: str, source: str) -> tuple[pa.Table, list]:
+def _parse(
+    body: bytes, names: list[str], delimiter: str, source: str, *, quoted: bool
+) -> tuple[pa.Table, list]:
+    """Parse the records of `body`; `quoted`: does it hold a `"` at all?"""
     bad: list = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         bad.append(row)
         return "skip"
-
-    # Only a quoted field can hold a line break; without quotes Arrow may split
-    # blocks at any line break, which halves the cost of parsing.
-    quoted = b'"' in body
 
     def attempt(block_size: int) -> pa.Table:
         bad.clear()
@@ -153,6 +152,8 @@ def _parse(body: bytes, names: list[str], delimiter: str, source: str) -> tuple[
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
+                # Only a quoted field can hold a line break; without quotes Arrow
+                # may split blocks at any line break, which halves the cost of parsing.
                 newlines_in_values=quoted,
                 ignore_empty_lines=False,
                 invalid_row_handler=on_invalid,
@@ -314,10 +315,10 @@ def parse_records(
     numbers; `line_offset` does the same for lines named in errors.
     """
     names, delimiter = head.names, head.delimiter
-    table, bad = _parse(body, names, delimiter, source)
-    records = table.num_rows + len(bad)
     # Only a quoted field can hold a line break; most large exports have no quotes.
     quoted = b'"' in body
+    table, bad = _parse(body, names, delimiter, source, quoted=quoted)
+    records = table.num_rows + len(bad)
     multiline = (quoted and _has_line_breaks(table)) or any("\n" in row.text for row in bad)
     if (bad or multiline) and len(text) < len(body):
         text = body.decode("utf-8")  # the whole text, to find rows and quotes
@@ -360,16 +361,14 @@ def _blank_rows(table: pa.Table) -> np.ndarray:
     """Rows whose every field is empty (a blank line, or only delimiters)."""
     import pyarrow.compute as pc
 
+    none = np.zeros(table.num_rows, dtype=bool)
     blank = None
     for column in table.itercolumns():
         empty = pc.equal(pc.binary_length(column), 0)
         blank = empty if blank is None else pc.and_(blank, empty)
         if not pc.any(blank).as_py():  # most files: the first column settles it
-            break
-    else:
-        if blank is not None:
-            return blank.to_numpy(zero_copy_only=False)
-    return np.zeros(table.num_rows, dtype=bool)
+            return none
+    return none if blank is None else blank.to_numpy(zero_copy_only=False)
 
 
 def _describe(row: pacsv.InvalidRow) -> tuple[str, str]:
