@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from winback_cli.facts_text import empty_texts
+
 Separator = Literal[",", "."]
 
 CURRENCIES = {
@@ -238,7 +240,7 @@ def _problems(text, bad, contradicting, used: str, *, forced: bool = False) -> p
     """A reason per value: "" where fine, else a short text quoting the value."""
     empty = pa.scalar("", _LARGE)
     if not pc.any(bad).as_py():
-        return pc.if_else(bad, empty, empty)
+        return empty_texts(len(bad))
     shown = pc.utf8_slice_codeunits(text, 0, 40)
     problems = _quoted("not a number: '", shown, "'")
     if contradicting is not None:

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.errors import AmbiguousDateError, RulesError
+from winback_cli.facts_text import empty_texts
 
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 OK, EMPTY, NOT_A_DATE, IMPOSSIBLE, IMPLAUSIBLE = range(5)
@@ -289,7 +290,7 @@ def _check_format(core: str, fmt: str, source: str) -> None:
 
 def _problems(text: pa.Array, kinds: np.ndarray, years: np.ndarray, unreadable: str) -> pa.Array:
     """One reason per value ("" when fine), quoting the value as written."""
-    problems = pc.fill_null(pa.nulls(len(kinds), _LARGE), "")
+    problems = empty_texts(len(kinds))
     if (kinds == OK).all():
         return problems
     shown = pc.utf8_slice_codeunits(text, 0, 40)
