@@ -36,6 +36,7 @@ BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 SQL_FILE = BENCH / "duckdb_reference.sql"
 SAME_WORK_RULES = BENCH / "rules_duckdb_work.yaml"
+STARTUP_TARGET_S = 0.3  # `winback --help`, from the speed issue
 SAME_WORK_TRIGGERS = {
     "no_order_6m": "inactive",
     "revenue_halved": "revenue_drop",
@@ -212,6 +213,18 @@ def startup_time(runs: int = 5) -> tuple[float, int]:
     return statistics.median(times), code
 
 
+def startup_verdict(median_s: float, returncode: int) -> str:
+    """What the start-up figure means against the target.
+
+    >>> startup_verdict(0.31, 0)
+    'above the target of 0.3 s'
+    """
+    if returncode:
+        return f"FAILED (exit {returncode})"
+    side = "within" if median_s < STARTUP_TARGET_S else "above"
+    return f"{side} the target of {STARTUP_TARGET_S} s"
+
+
 def tail(text: str, lines: int = 15) -> str:
     return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
 
@@ -324,8 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(table)
     print("", *notes, sep="\n")
-    state = "ok" if code == 0 else f"FAILED (exit {code})"
-    print(f"\nwinback --help start-up: median {median:.3f} s of 5 runs ({state}; target < 0.3 s)")
+    verdict = startup_verdict(median, code)
+    print(f"\nwinback --help start-up: median {median:.3f} s of 5 runs ({verdict})")
     return 0 if ok and code == 0 else 1
 
 

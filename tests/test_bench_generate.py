@@ -164,3 +164,15 @@ def test_any_size_gives_exactly_the_requested_rows_and_customers(
 )
 def test_bench_sizes_read_like_people_write_them(text, n):
     assert bench.parse_size(text) == n
+
+
+@pytest.mark.parametrize(
+    ("median", "code", "verdict"),
+    [
+        (0.21, 0, "within the target of 0.3 s"),
+        (0.31, 0, "above the target of 0.3 s"),
+        (0.21, 2, "FAILED (exit 2)"),
+    ],
+)
+def test_bench_says_whether_help_starts_within_the_target(median, code, verdict):
+    assert bench.startup_verdict(median, code) == verdict
