@@ -258,48 +258,119 @@ def has_duckdb() -> bool:
 def bench_size(
     label: str, work: Path, args: argparse.Namespace
 ) -> tuple[list[list[str]], list[str], bool]:
-    """Generate, scan and (optionally) run DuckDB on one size: table rows, notes, success."""
+    """Generate, then scan and run DuckDB on one size `args.repeat` times in turn.
+
+    Returns the table rows, the notes and whether every run succeeded.
+    """
     csv, meta = ensure_data(label)
     rows, mb = meta["orders"], csv.stat().st_size / 1e6
-    print(f"[{label}] winback scan {csv.name} ...", file=sys.stderr)
-    scan = run_scan(csv, work / f"{label}_winback.csv", args.timeout)
+    table, notes, ok = [], [], True
+    walls: dict[str, list[float]] = {}
+    for turn in range(1, args.repeat + 1):
+        name = label if turn == 1 else f"{label} #{turn}"
+        runs = run_round(name, csv, work, args)
+        table += [row(name, tool, rows, mb, run) for tool, run in runs.items() if run]
+        ok &= all(run.returncode == 0 for run in runs.values() if run)
+        if turn == 1:
+            notes += flag_notes(label, runs, work)
+        notes += ratio_notes(name, runs)
+        for tool, run in runs.items():
+            if run is not None and run.returncode == 0:
+                walls.setdefault(tool, []).append(run.wall_s)
+    if args.repeat > 1:
+        notes += summary_notes(label, walls)
+    return table, notes, ok
+
+
+def run_round(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run | None]:
+    """winback, winback on the reference's work, and DuckDB (None if skipped), one after another."""
+    say(f"[{name}] winback scan {csv.name} ...")
+    scan = run_scan(csv, work / f"{name}_winback.csv", args.timeout)
     if scan.returncode != 0:
-        print(
-            f"[{label}] winback scan FAILED (exit {scan.returncode}); stderr tail:", file=sys.stderr
-        )
-        print(tail(scan.stderr), file=sys.stderr)
+        say(f"[{name}] winback scan FAILED (exit {scan.returncode}); stderr tail:")
+        say(tail(scan.stderr))
     else:
-        print(f"[{label}] winback summary:\n{tail(scan.stderr)}", file=sys.stderr)
-    table = [row(label, "winback", rows, mb, scan)]
-    print(f"[{label}] winback scan, only the reference's work ...", file=sys.stderr)
-    same_out = work / f"{label}_winback_same_work.csv"
-    same = run_scan(csv, same_out, args.timeout, rules=SAME_WORK_RULES)
-    table.append(row(label, "winback-same-work", rows, mb, same))
+        say(f"[{name}] winback summary:\n{tail(scan.stderr)}")
+    say(f"[{name}] winback scan, only the reference's work ...")
+    same = run_scan(csv, _same_work_out(work, name), args.timeout, rules=SAME_WORK_RULES)
     if same.returncode != 0:
-        failed = f"[{label}] same-work scan FAILED; stderr tail:\n{tail(same.stderr)}"
-        print(failed, file=sys.stderr)
+        say(f"[{name}] same-work scan FAILED; stderr tail:\n{tail(same.stderr)}")
+    runs: dict[str, Run | None] = {"winback": scan, "winback-same-work": same, "duckdb": None}
     if args.no_duckdb or not has_duckdb():
         why = "--no-duckdb" if args.no_duckdb else "duckdb is not installed (pip install duckdb)"
-        print(f"[{label}] DuckDB reference skipped: {why}", file=sys.stderr)
-        return table, [], scan.returncode == 0
-    print(f"[{label}] DuckDB reference ...", file=sys.stderr)
-    duck = run_duckdb(csv, work / f"{label}_duckdb.csv", args.timeout)
-    table.append(row(label, "duckdb", rows, mb, duck))
+        say(f"[{name}] DuckDB reference skipped: {why}")
+        return runs
+    say(f"[{name}] DuckDB reference ...")
+    duck = run_duckdb(csv, work / f"{name}_duckdb.csv", args.timeout)
     if duck.returncode != 0:
-        print(f"[{label}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}", file=sys.stderr)
-        return table, [], False
+        say(f"[{name}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}")
+    runs["duckdb"] = duck
+    return runs
+
+
+def say(text: str) -> None:
+    """Progress for the person running the benchmark (stderr; the figures go to stdout)."""
+    print(text, file=sys.stderr)
+
+
+def _same_work_out(work: Path, name: str) -> Path:
+    return work / f"{name}_winback_same_work.csv"
+
+
+def flag_notes(label: str, runs: dict[str, Run | None], work: Path) -> list[str]:
+    """DuckDB's trigger counts and the same-work scan's, to compare side by side."""
+    duck, same = runs["duckdb"], runs["winback-same-work"]
+    if duck is None or duck.returncode != 0:
+        return []
     counts = json.loads(duck.stdout.strip().splitlines()[-1])
     as_of = counts.pop("as_of")
     flagged = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     notes = [f"{label}: DuckDB flags as of {as_of}: {flagged}"]
     if same.returncode == 0:
-        mine = ", ".join(f"{k} {v:,}" for k, v in trigger_counts(same_out).items())
-        notes.append(f"{label}: winback flags (customers with an order): {mine}")
-    for name, run in (("winback", scan), ("winback-same-work", same)):
+        mine = trigger_counts(_same_work_out(work, label))
+        notes.append(
+            f"{label}: winback flags (customers with an order): "
+            + ", ".join(f"{k} {v:,}" for k, v in mine.items())
+        )
+    return notes
+
+
+def ratio_notes(name: str, runs: dict[str, Run | None]) -> list[str]:
+    """winback/DuckDB wall time and peak memory of one round."""
+    duck, notes = runs["duckdb"], []
+    if duck is None or duck.returncode != 0:
+        return notes
+    for tool in ("winback", "winback-same-work"):
+        run = runs[tool]
         if run.returncode == 0 and run.peak_rss_mb and duck.peak_rss_mb:
             ratio, mem = run.wall_s / duck.wall_s, run.peak_rss_mb / duck.peak_rss_mb
-            notes.append(f"{label}: {name}/DuckDB wall {ratio:.2f}x, peak RSS {mem:.2f}x")
-    return table, notes, scan.returncode == 0 and same.returncode == 0
+            notes.append(f"{name}: {tool}/DuckDB wall {ratio:.2f}x, peak RSS {mem:.2f}x")
+    return notes
+
+
+def summary_notes(label: str, walls: dict[str, list[float]]) -> list[str]:
+    """Median and range of each tool's wall time over the rounds, and the median ratio.
+
+    >>> summary_notes("1m", {"winback": [4.0, 3.0, 5.0], "duckdb": [2.0, 1.5, 2.5]})
+    ['1m: winback median 4.00 s (3.00-5.00) of 3 runs', \
+'1m: duckdb median 2.00 s (1.50-2.50) of 3 runs', \
+'1m: winback/DuckDB wall, median of 3 rounds: 2.00x (2.00-2.00)']
+    """
+    notes = [
+        f"{label}: {tool} median {statistics.median(w):.2f} s ({min(w):.2f}-{max(w):.2f}) "
+        f"of {len(w)} runs"
+        for tool, w in walls.items()
+    ]
+    duck = walls.get("duckdb", [])
+    for tool in ("winback", "winback-same-work"):
+        mine = walls.get(tool, [])
+        if duck and len(mine) == len(duck):
+            ratios = [a / b for a, b in zip(mine, duck, strict=True)]
+            notes.append(
+                f"{label}: {tool}/DuckDB wall, median of {len(ratios)} rounds: "
+                f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+            )
+    return notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,9 +384,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-data", action="store_true", help="keep outputs in bench/data/results/")
     p.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB reference")
     p.add_argument("--timeout", type=float, help="seconds per child (default 1800, smoke 300)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the three tools N times in turn per size and print medians (default 1)",
+    )
     p.add_argument("--duckdb-worker", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.timeout = args.timeout or (300 if args.smoke else 1800)
+    if args.repeat < 1:
+        p.error("--repeat must be 1 or more")
     if args.duckdb_worker:
         duckdb_worker(*args.duckdb_worker)
         return 0

@@ -176,3 +176,48 @@ def test_bench_sizes_read_like_people_write_them(text, n):
 )
 def test_bench_says_whether_help_starts_within_the_target(median, code, verdict):
     assert bench.startup_verdict(median, code) == verdict
+
+
+def _run(wall_s: float, rss_mb: float = 100.0, code: int = 0):
+    return bench.Run(wall_s=wall_s, peak_rss_mb=rss_mb, returncode=code, stdout="", stderr="")
+
+
+def test_each_round_gives_its_ratio_to_duckdb():
+    runs = {"winback": _run(3.0, 200), "winback-same-work": _run(2.0, 150), "duckdb": _run(1.5)}
+    assert bench.ratio_notes("10m #2", runs) == [
+        "10m #2: winback/DuckDB wall 2.00x, peak RSS 2.00x",
+        "10m #2: winback-same-work/DuckDB wall 1.33x, peak RSS 1.50x",
+    ]
+    runs["duckdb"] = None  # skipped: nothing to compare with
+    assert bench.ratio_notes("10m", runs) == []
+
+
+def test_repeated_rounds_are_summed_up_as_medians_and_ranges():
+    walls = {"winback": [20.0, 18.0, 30.0], "duckdb": [10.0, 12.0, 15.0]}
+    notes = bench.summary_notes("10m", walls)
+    assert notes[0] == "10m: winback median 20.00 s (18.00-30.00) of 3 runs"
+    assert notes[1] == "10m: duckdb median 12.00 s (10.00-15.00) of 3 runs"
+    # The ratio is taken round by round (2.0, 1.5, 2.0), so a slow minute hits both tools.
+    assert notes[2] == "10m: winback/DuckDB wall, median of 3 rounds: 2.00x (1.50-2.00)"
+
+
+def test_repeat_runs_the_tools_in_turn_and_summarises(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_round(name, csv, work, args):
+        calls.append(name)
+        return {"winback": _run(4.0), "winback-same-work": _run(3.0), "duckdb": None}
+
+    monkeypatch.setattr(bench, "run_round", fake_round)
+    monkeypatch.setattr(bench, "ensure_data", lambda label: (tmp_path / "x.csv", {"orders": 10}))
+    (tmp_path / "x.csv").write_text("order_id\n")
+    args = bench.argparse.Namespace(repeat=3)
+    table, notes, ok = bench.bench_size("1m", tmp_path, args)
+    assert calls == ["1m", "1m #2", "1m #3"]
+    assert [r[:2] for r in table[:3]] == [
+        ["1m", "winback"],
+        ["1m", "winback-same-work"],
+        ["1m #2", "winback"],
+    ]
+    assert ok
+    assert "1m: winback median 4.00 s (4.00-4.00) of 3 runs" in notes
