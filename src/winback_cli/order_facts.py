@@ -83,6 +83,7 @@ def order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
         log.warnings.append(duplicates_note(duplicates))
     if not parts:
         raise InputError(f"no orders before the as-of date {as_of.date()}; choose a later --as-of")
+    release_free_memory()  # the groups' rows are gone; the merge holds parts and whole at once
     facts, ids = parts[0] if len(parts) == 1 else merge_facts(parts)
     orders = Orders(
         frame=combine(kept) if options.keep_rows else combine([]),
