@@ -165,7 +165,7 @@ def _check_orders(data: bytes) -> None:
 
 
 @given(files)
-@example(b"\na\n")  # a blank first line (crashed in tables._has_line_breaks)
+@example(b"\na\n")  # a blank first line (crashed in what is now bad_rows.has_line_breaks)
 @example(b"sep=,\n\na\n")
 @example(b'customer_id,order_date,amount\nC1,2025-01-10,"100\n2,C2,2025-02-10,5\n')
 def test_order_loader_raises_a_winback_error_or_reconciles(data: bytes):

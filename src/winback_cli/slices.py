@@ -24,15 +24,14 @@ import numpy as np
 import pyarrow as pa
 
 from winback_cli.errors import InputError
+from winback_cli.header_row import SAMPLE, read_head
 from winback_cli.sniff import StreamDecoder
 from winback_cli.tables import (
     ROW,
-    SAMPLE,
     RawTable,
     empty_rejects,
     open_input,
     parse_records,
-    read_head,
     table_from_bytes,
     text_columns,
 )

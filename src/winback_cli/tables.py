@@ -6,13 +6,13 @@ typed conversion happens per column in `load`. The reader decodes leniently
 delimiter, and uses pyarrow's multi-threaded CSV parser. Rows with the
 wrong number of fields are not dropped: they come back as rejects with
 their line. Each kept row carries the row number a spreadsheet shows.
+`header_row` finds the header and the delimiter; `bad_rows` locates the
+refused rows.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,14 +25,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from winback_cli.bad_rows import bad_records, check_quotes, describe, has_line_breaks, locate_rows
 from winback_cli.errors import ColumnError, InputError
-from winback_cli.sniff import decode_bytes, detect_delimiter
+from winback_cli.header_row import SAMPLE, Head, read_head
+from winback_cli.sniff import decode_bytes
 
 ROW = "_row"  # spreadsheet row number of each record (header is row 1)
 FILE = "_file"  # the file a parsed order row came from
 BLOCK_SIZE = 8 << 20
-SAMPLE = 1 << 20  # bytes decoded for sniffing the header and delimiter
-MAX_HEADER = 200_000  # characters; real exports' headers are a few thousand at most
 
 
 @dataclass(frozen=True)
@@ -108,33 +108,6 @@ def _utf8_body(data: bytes, source: str) -> tuple[bytes, str, tuple[str, ...]]:
     return decoded.text.encode("utf-8"), decoded.text, decoded.warnings
 
 
-def _header(text: str, delimiter: str, source: str) -> tuple[list[str], list[str]]:
-    """Parse the header record; return cleaned names and warnings."""
-    try:
-        # The header is the first record; parse only the start of the file.
-        names = next(csv.reader(io.StringIO(text[:SAMPLE], newline=""), delimiter=delimiter))
-    except (StopIteration, csv.Error) as exc:
-        raise InputError(f"{source}, row 1: cannot read the header row ({exc})") from None
-    names = [name.strip() for name in names]
-    warnings: list[str] = []
-    seen: dict[str, int] = {}
-    cleaned: list[str] = []
-    for position, name in enumerate(names, start=1):
-        if not name:
-            name = f"column_{position}"
-        if name in seen:
-            first = seen[name]
-            new = f"{name} ({position})"
-            warnings.append(
-                f"{source}: header '{name}' appears twice (columns {first} and {position}); "
-                f"the second is read as '{new}'"
-            )
-            name = new
-        seen.setdefault(name, position)
-        cleaned.append(name)
-    return cleaned, warnings
-
-
 def _parse(
     body: bytes, names: list[str], delimiter: str, source: str, *, quoted: bool
 ) -> tuple[pa.Table, list]:
@@ -181,57 +154,6 @@ def _parse(
         ) from None
 
 
-def _line_breaks(text: str, start: int, end: int) -> int:
-    """Line breaks in text[start:end]; CR LF, LF and a lone CR each count once."""
-    return (
-        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
-    )
-
-
-def _find_line(text: str, line: str, start: int) -> int:
-    """Position of the next whole line equal to `line` at or after `start`, or -1."""
-    for position in _candidates(text, line, start):
-        end = position + len(line)
-        if end == len(text) or text[end] in "\r\n":
-            return position
-    return -1
-
-
-def _candidates(text: str, line: str, start: int):
-    """Positions where `line` starts right after a line break, in order."""
-    cursor = start
-    while True:
-        found = [
-            p for p in (text.find("\n" + line, cursor), text.find("\r" + line, cursor)) if p >= 0
-        ]
-        if not found:
-            return
-        position = min(found) + 1
-        yield position
-        cursor = position
-
-
-def _locate(text: str, rows: list) -> list[int]:
-    """Line numbers of rejected raw rows, found as whole lines below the header, in one pass."""
-    header_end = min((p for p in (text.find("\n"), text.find("\r")) if p >= 0), default=0)
-    cursors: dict[str, int] = {}
-    positions = []
-    for row in rows:
-        position = _find_line(text, row.text, cursors.get(row.text, header_end))
-        cursors[row.text] = position + max(len(row.text), 1) if position >= 0 else len(text)
-        positions.append(position)
-    order = sorted(range(len(rows)), key=lambda k: positions[k])
-    lines = [0] * len(rows)
-    line, previous = 1, 0
-    for k in order:
-        if positions[k] < 0:
-            continue
-        line += _line_breaks(text, previous, positions[k])
-        previous = positions[k]
-        lines[k] = line
-    return lines
-
-
 def text_columns(table: pa.Table) -> pd.DataFrame:
     """Typed Arrow columns as text, written the way a CSV export shows them."""
     columns = {}
@@ -269,30 +191,6 @@ def read_table(path: str) -> RawTable:
     return table_from_bytes(data, source)
 
 
-@dataclass(frozen=True)
-class Head:
-    """What the start of a file tells: where the header is, its names and the delimiter."""
-
-    body: bytes  # UTF-8 from the header row on
-    text: str  # decoded start of `body` (at least the header), for sniffing
-    names: list[str]
-    delimiter: str
-    skipped: int  # lines above the header (Excel's sep= line, blank lines)
-    warnings: tuple[str, ...]
-
-
-def read_head(body: bytes, text: str, source: str) -> Head:
-    """Find the header and the delimiter at the start of UTF-8 `body`."""
-    body, text, delimiter = _separator_line(body, text)
-    body, text, skipped = _leading_blank_lines(body, text)
-    if not text.strip():
-        raise InputError(f"{source}: the file is empty; export it again with a header row")
-    _check_header_size(text, len(body), source)
-    delimiter = delimiter or detect_delimiter(text, source)
-    names, warnings = _header(text, delimiter, source)
-    return Head(body, text, names, delimiter, skipped, tuple(warnings))
-
-
 def table_from_bytes(data: bytes, source: str) -> RawTable:
     """A whole file's bytes as a RawTable."""
     body, text, decode_warnings = _utf8_body(data, source)
@@ -319,15 +217,15 @@ def parse_records(
     quoted = b'"' in body
     table, bad = _parse(body, names, delimiter, source, quoted=quoted)
     records = table.num_rows + len(bad)
-    multiline = (quoted and _has_line_breaks(table)) or any("\n" in row.text for row in bad)
+    multiline = (quoted and has_line_breaks(table)) or any("\n" in row.text for row in bad)
     if (bad or multiline) and len(text) < len(body):
         text = body.decode("utf-8")  # the whole text, to find rows and quotes
     del body
     if multiline:
-        _check_quotes(text, delimiter, source, line_offset)
-        located = _bad_records(text, delimiter, len(names))
+        check_quotes(text, delimiter, source, line_offset)
+        located = bad_records(text, delimiter, len(names))
     else:
-        located = sorted(zip(_locate(text, bad), [_describe(row) for row in bad], strict=True))
+        located = sorted(zip(locate_rows(text, bad), [describe(row) for row in bad], strict=True))
     blank = _blank_rows(table)
     frame = table.to_pandas()
     del table
@@ -369,79 +267,6 @@ def _blank_rows(table: pa.Table) -> np.ndarray:
         if not pc.any(blank).as_py():  # most files: the first column settles it
             return none
     return none if blank is None else blank.to_numpy(zero_copy_only=False)
-
-
-def _describe(row: pacsv.InvalidRow) -> tuple[str, str]:
-    return row.text[:200], f"has {row.actual_columns} fields, expected {row.expected_columns}"
-
-
-def _separator_line(body: bytes, text: str) -> tuple[bytes, str, str | None]:
-    """Honour Excel's `sep=;` first line: use that delimiter and drop the line."""
-    first = text.split("\n", 1)[0].strip()
-    if len(first) == 5 and first.lower().startswith("sep="):
-        cut = body.find(b"\n") + 1
-        return body[cut:], text[text.find("\n") + 1 :], first[4]
-    return body, text, None
-
-
-def _leading_blank_lines(body: bytes, text: str) -> tuple[bytes, str, int]:
-    """Drop empty lines above the header; return how many, to keep row numbers right."""
-    stripped = text.lstrip("\r\n \t")
-    if stripped == text:
-        return body, text, 0
-    dropped = text[: len(text) - len(stripped)]
-    skipped = _line_breaks(dropped, 0, len(dropped))
-    cut = len(dropped.encode("utf-8"))
-    return body[cut:], stripped, skipped
-
-
-def _check_header_size(text: str, size: int, source: str) -> None:
-    """Refuse a header row too long to be a real export's header."""
-    first_break = text.find("\n")
-    if (first_break < 0 and size > len(text.encode("utf-8"))) or first_break > MAX_HEADER:
-        raise InputError(
-            f"{source}, row 1: the header row is longer than {MAX_HEADER:,} characters "
-            f"(a file with {text[:MAX_HEADER].count(',') + text[:MAX_HEADER].count(';'):,}+ "
-            "columns?); winback reads order and customer exports with at most a few "
-            "hundred columns. Export only the columns you need"
-        )
-
-
-def _has_line_breaks(table: pa.Table) -> bool:
-    """Does any value hold a line break (a quoted multi-line field)?"""
-    import pyarrow.compute as pc
-
-    return any(
-        pc.any(pc.match_substring(column, "\n")).as_py()
-        for column in table.itercolumns()
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-    )
-
-
-def _check_quotes(text: str, delimiter: str, source: str, line_offset: int = 0) -> None:
-    """A quote that never closes would swallow every row after it: refuse the file."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    last_line = 0
-    try:
-        for _ in reader:
-            last_line = reader.line_num
-    except csv.Error as error:
-        raise InputError(
-            f"{source}, line {last_line + 1 + line_offset}: a quoted field opened in this row "
-            f"is never closed ({error}); every row after it would be read as one value. Fix: close "
-            'the quote (or double it as "" inside a quoted value) and export again'
-        ) from None
-
-
-def _bad_records(text: str, delimiter: str, expected: int) -> list[tuple[int, tuple[str, str]]]:
-    """Rows (as a spreadsheet counts them) whose field count is wrong, for multi-line files."""
-    found = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for row, record in enumerate(reader, start=1):
-        if row > 1 and record and len(record) != expected:
-            value = delimiter.join(record)[:200]
-            found.append((row, (value, f"has {len(record)} fields, expected {expected}")))
-    return found
 
 
 def _drop_empty_unnamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
