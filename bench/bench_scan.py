@@ -265,7 +265,8 @@ def bench_size(
     csv, meta = ensure_data(label)
     rows, mb = meta["orders"], csv.stat().st_size / 1e6
     table, notes, ok = [], [], True
-    walls: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}  # per tool, its successful runs
+    ratios: dict[str, list[float]] = {}  # per winback tool, its time / DuckDB's of that round
     for turn in range(1, args.repeat + 1):
         name = label if turn == 1 else f"{label} #{turn}"
         runs = run_round(name, csv, work, args)
@@ -277,8 +278,12 @@ def bench_size(
         for tool, run in runs.items():
             if run is not None and run.returncode == 0:
                 walls.setdefault(tool, []).append(run.wall_s)
+        duck = runs["duckdb"]
+        for tool in ("winback", "winback-same-work"):
+            if duck is not None and duck.returncode == 0 and runs[tool].returncode == 0:
+                ratios.setdefault(tool, []).append(runs[tool].wall_s / duck.wall_s)
     if args.repeat > 1:
-        notes += summary_notes(label, walls)
+        notes += summary_notes(label, walls, ratios)
     return table, notes, ok
 
 
@@ -348,28 +353,23 @@ def ratio_notes(name: str, runs: dict[str, Run | None]) -> list[str]:
     return notes
 
 
-def summary_notes(label: str, walls: dict[str, list[float]]) -> list[str]:
-    """Median and range of each tool's wall time over the rounds, and the median ratio.
+def summary_notes(
+    label: str, walls: dict[str, list[float]], ratios: dict[str, list[float]]
+) -> list[str]:
+    """Median and range of each tool's wall time over the rounds, and of its DuckDB ratio.
 
-    >>> summary_notes("1m", {"winback": [4.0, 3.0, 5.0], "duckdb": [2.0, 1.5, 2.5]})
-    ['1m: winback median 4.00 s (3.00-5.00) of 3 runs', \
-'1m: duckdb median 2.00 s (1.50-2.50) of 3 runs', \
-'1m: winback/DuckDB wall, median of 3 rounds: 2.00x (2.00-2.00)']
+    The ratio is taken round by round, so a slow minute that slows both tools cancels out.
     """
     notes = [
         f"{label}: {tool} median {statistics.median(w):.2f} s ({min(w):.2f}-{max(w):.2f}) "
         f"of {len(w)} runs"
         for tool, w in walls.items()
     ]
-    duck = walls.get("duckdb", [])
-    for tool in ("winback", "winback-same-work"):
-        mine = walls.get(tool, [])
-        if duck and len(mine) == len(duck):
-            ratios = [a / b for a, b in zip(mine, duck, strict=True)]
-            notes.append(
-                f"{label}: {tool}/DuckDB wall, median of {len(ratios)} rounds: "
-                f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
-            )
+    for tool, r in ratios.items():
+        notes.append(
+            f"{label}: {tool}/DuckDB wall, median of {len(r)} rounds: "
+            f"{statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f})"
+        )
     return notes
 
 

@@ -194,30 +194,39 @@ def test_each_round_gives_its_ratio_to_duckdb():
 
 def test_repeated_rounds_are_summed_up_as_medians_and_ranges():
     walls = {"winback": [20.0, 18.0, 30.0], "duckdb": [10.0, 12.0, 15.0]}
-    notes = bench.summary_notes("10m", walls)
-    assert notes[0] == "10m: winback median 20.00 s (18.00-30.00) of 3 runs"
-    assert notes[1] == "10m: duckdb median 12.00 s (10.00-15.00) of 3 runs"
-    # The ratio is taken round by round (2.0, 1.5, 2.0), so a slow minute hits both tools.
-    assert notes[2] == "10m: winback/DuckDB wall, median of 3 rounds: 2.00x (1.50-2.00)"
+    notes = bench.summary_notes("10m", walls, {"winback": [2.0, 1.5, 2.0]})
+    assert notes == [
+        "10m: winback median 20.00 s (18.00-30.00) of 3 runs",
+        "10m: duckdb median 12.00 s (10.00-15.00) of 3 runs",
+        "10m: winback/DuckDB wall, median of 3 rounds: 2.00x (1.50-2.00)",
+    ]
 
 
 def test_repeat_runs_the_tools_in_turn_and_summarises(monkeypatch, tmp_path):
+    rounds = {  # winback fails in the second round: its ratios pair rounds 1 and 3 only
+        "1m": {"winback": _run(4.0), "winback-same-work": _run(3.0), "duckdb": _run(2.0)},
+        "1m #2": {"winback": _run(9.0, code=1), "winback-same-work": _run(3.0), "duckdb": None},
+        "1m #3": {"winback": _run(6.0), "winback-same-work": _run(4.5), "duckdb": _run(3.0)},
+    }
     calls = []
 
     def fake_round(name, csv, work, args):
         calls.append(name)
-        return {"winback": _run(4.0), "winback-same-work": _run(3.0), "duckdb": None}
+        return rounds[name]
 
     monkeypatch.setattr(bench, "run_round", fake_round)
     monkeypatch.setattr(bench, "ensure_data", lambda label: (tmp_path / "x.csv", {"orders": 10}))
+    monkeypatch.setattr(bench, "flag_notes", lambda label, runs, work: [])
     (tmp_path / "x.csv").write_text("order_id\n")
-    args = bench.argparse.Namespace(repeat=3)
-    table, notes, ok = bench.bench_size("1m", tmp_path, args)
+    table, notes, ok = bench.bench_size("1m", tmp_path, bench.argparse.Namespace(repeat=3))
     assert calls == ["1m", "1m #2", "1m #3"]
-    assert [r[:2] for r in table[:3]] == [
+    assert [r[:2] for r in table[:4]] == [
         ["1m", "winback"],
         ["1m", "winback-same-work"],
+        ["1m", "duckdb"],
         ["1m #2", "winback"],
     ]
-    assert ok
-    assert "1m: winback median 4.00 s (4.00-4.00) of 3 runs" in notes
+    assert not ok  # one run failed
+    assert "1m: winback median 5.00 s (4.00-6.00) of 2 runs" in notes
+    assert "1m: winback/DuckDB wall, median of 2 rounds: 2.00x (2.00-2.00)" in notes
+    assert "1m: winback-same-work/DuckDB wall, median of 2 rounds: 1.50x (1.50-1.50)" in notes
