@@ -11,6 +11,7 @@ show both the default scan and the same work as the reference; its trigger count
 printed next to DuckDB's. `winback --help` start-up time is the median of 5 runs.
 
     python bench/bench_scan.py --sizes 1m,10m
+    python bench/bench_scan.py --sizes 10m --repeat 3   # medians, the ratio paired per round
     python bench/bench_scan.py --smoke          # 20,000 orders, a few seconds, for CI
 """
 
@@ -290,7 +291,7 @@ def bench_size(
 def run_round(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run | None]:
     """winback, winback on the reference's work, and DuckDB (None if skipped), one after another."""
     say(f"[{name}] winback scan {csv.name} ...")
-    scan = run_scan(csv, work / f"{name}_winback.csv", args.timeout)
+    scan = run_scan(csv, work / f"{_stem(name)}_winback.csv", args.timeout)
     if scan.returncode != 0:
         say(f"[{name}] winback scan FAILED (exit {scan.returncode}); stderr tail:")
         say(tail(scan.stderr))
@@ -306,7 +307,7 @@ def run_round(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dic
         say(f"[{name}] DuckDB reference skipped: {why}")
         return runs
     say(f"[{name}] DuckDB reference ...")
-    duck = run_duckdb(csv, work / f"{name}_duckdb.csv", args.timeout)
+    duck = run_duckdb(csv, work / f"{_stem(name)}_duckdb.csv", args.timeout)
     if duck.returncode != 0:
         say(f"[{name}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}")
     runs["duckdb"] = duck
@@ -319,7 +320,12 @@ def say(text: str) -> None:
 
 
 def _same_work_out(work: Path, name: str) -> Path:
-    return work / f"{name}_winback_same_work.csv"
+    return work / f"{_stem(name)}_winback_same_work.csv"
+
+
+def _stem(name: str) -> str:
+    """A round's name as the start of its output files: `10m #2` -> `10m-run2`."""
+    return name.replace(" #", "-run")
 
 
 def flag_notes(label: str, runs: dict[str, Run | None], work: Path) -> list[str]:
