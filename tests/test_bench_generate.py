@@ -203,30 +203,33 @@ def test_repeated_rounds_are_summed_up_as_medians_and_ranges():
 
 
 def test_repeat_runs_the_tools_in_turn_and_summarises(monkeypatch, tmp_path):
-    rounds = {  # winback fails in the second round: its ratios pair rounds 1 and 3 only
-        "1m": {"winback": _run(4.0), "winback-same-work": _run(3.0), "duckdb": _run(2.0)},
-        "1m #2": {"winback": _run(9.0, code=1), "winback-same-work": _run(3.0), "duckdb": None},
-        "1m #3": {"winback": _run(6.0), "winback-same-work": _run(4.5), "duckdb": _run(3.0)},
+    # winback fails in round 2 and DuckDB in round 3: only rounds 1 and 4 give a
+    # ratio; pairing the successful runs by position would compare round 3 with 2.
+    rounds = {  # winback, winback-same-work, duckdb
+        "1m": (_run(4.0), _run(3.0), _run(2.0)),
+        "1m #2": (_run(9.0, code=1), _run(3.0), _run(2.5)),
+        "1m #3": (_run(6.0), _run(3.0), _run(1.0, code=1)),
+        "1m #4": (_run(9.0), _run(4.5), _run(3.0)),
     }
     calls = []
 
     def fake_round(name, csv, work, args):
         calls.append(name)
-        return rounds[name]
+        return dict(zip(("winback", "winback-same-work", "duckdb"), rounds[name], strict=True))
 
     monkeypatch.setattr(bench, "run_round", fake_round)
     monkeypatch.setattr(bench, "ensure_data", lambda label: (tmp_path / "x.csv", {"orders": 10}))
     monkeypatch.setattr(bench, "flag_notes", lambda label, runs, work: [])
     (tmp_path / "x.csv").write_text("order_id\n")
-    table, notes, ok = bench.bench_size("1m", tmp_path, bench.argparse.Namespace(repeat=3))
-    assert calls == ["1m", "1m #2", "1m #3"]
+    table, notes, ok = bench.bench_size("1m", tmp_path, bench.argparse.Namespace(repeat=4))
+    assert calls == ["1m", "1m #2", "1m #3", "1m #4"]
     assert [r[:2] for r in table[:4]] == [
         ["1m", "winback"],
         ["1m", "winback-same-work"],
         ["1m", "duckdb"],
         ["1m #2", "winback"],
     ]
-    assert not ok  # one run failed
-    assert "1m: winback median 5.00 s (4.00-6.00) of 2 runs" in notes
-    assert "1m: winback/DuckDB wall, median of 2 rounds: 2.00x (2.00-2.00)" in notes
-    assert "1m: winback-same-work/DuckDB wall, median of 2 rounds: 1.50x (1.50-1.50)" in notes
+    assert not ok  # runs failed
+    assert "1m: winback median 6.00 s (4.00-9.00) of 3 runs" in notes
+    assert "1m: winback/DuckDB wall, median of 2 rounds: 2.50x (2.00-3.00)" in notes
+    assert "1m: winback-same-work/DuckDB wall, median of 3 rounds: 1.50x (1.20-1.50)" in notes
