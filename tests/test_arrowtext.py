@@ -5,12 +5,14 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from winback_cli import arrowtext
-from winback_cli.arrowtext import percents, spread, str_series
+from winback_cli.arrowtext import empty_texts, percents, spread, str_series
 
 
 def test_the_doctests_hold():
@@ -45,3 +47,13 @@ def test_a_str_series_shares_arrows_text():
     series = str_series(pa.array(["x", ""], pa.large_string()), pd.Index([3, 4]))
     assert series.dtype == "str"
     assert series.to_dict() == {3: "x", 4: ""}
+
+
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_empty_texts_are_a_valid_column_of_empty_strings(n):
+    texts = empty_texts(n)
+    texts.validate(full=True)
+    assert texts.type == pa.large_string()
+    assert texts.null_count == 0
+    assert texts.to_pylist() == [""] * n
+    assert pd.Series(texts, dtype="str").eq("").all()

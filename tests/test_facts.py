@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from winback_cli import facts_text
 from winback_cli.durations import Duration
 from winback_cli.facts import FactNeeds, compute_facts, day_of, to_days
 from winback_cli.facts_text import (
-    empty_texts,
     hash_text,
     rank_text,
     stripped,
@@ -210,20 +206,6 @@ def test_stripped_is_str_strip(texts, chunks):
     arrow = pa.chunked_array([pa.array(p, pa.large_string()) for p in parts], pa.large_string())
     values = pd.Series(pd.arrays.ArrowStringArray(arrow), dtype="str")
     pd.testing.assert_series_equal(stripped(values), values.str.strip())
-
-
-def test_the_facts_text_doctests_hold():
-    assert doctest.testmod(facts_text).failed == 0
-
-
-@pytest.mark.parametrize("n", [0, 1, 5])
-def test_empty_texts_are_a_valid_column_of_empty_strings(n):
-    texts = empty_texts(n)
-    texts.validate(full=True)
-    assert texts.type == pa.large_string()
-    assert texts.null_count == 0
-    assert texts.to_pylist() == [""] * n
-    assert pd.Series(texts, dtype="str").eq("").all()
 
 
 def test_customer_ids_too_varied_to_rank_fall_back_to_the_dictionary():

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.facts_text import empty_texts
+from winback_cli.arrowtext import empty_texts
 
 Separator = Literal[",", "."]
 

@@ -20,6 +20,16 @@ def text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
+def empty_texts(n: int) -> pa.LargeStringArray:
+    """`n` empty strings, made from a zero offsets buffer (no kernel fills them one by one).
+
+    >>> empty_texts(2).to_pylist()
+    ['', '']
+    """
+    offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(n, offsets, pa.py_buffer(b""))
+
+
 def concat(*parts: object) -> pa.LargeStringArray:
     """Join Arrow text arrays and plain strings element-wise (at least one array)."""
     pieces = [text(part) if isinstance(part, str) else contiguous(part) for part in parts]

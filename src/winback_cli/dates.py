@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from winback_cli.arrowtext import empty_texts
 from winback_cli.errors import AmbiguousDateError, RulesError
-from winback_cli.facts_text import empty_texts
 
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 OK, EMPTY, NOT_A_DATE, IMPOSSIBLE, IMPLAUSIBLE = range(5)

@@ -40,16 +40,6 @@ def text_buffers(array: pa.LargeStringArray | pa.StringArray) -> tuple[np.ndarra
     return offsets, data
 
 
-def empty_texts(n: int) -> pa.LargeStringArray:
-    """`n` empty strings, made from a zero offsets buffer (no kernel fills them one by one).
-
-    >>> empty_texts(2).to_pylist()
-    ['', '']
-    """
-    offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
-    return pa.LargeStringArray.from_buffers(n, offsets, pa.py_buffer(b""))
-
-
 def stripped(values: pd.Series) -> pd.Series:
     """`values.str.strip()`, without the work when no text starts or ends with a space.
 

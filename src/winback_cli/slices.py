@@ -96,6 +96,7 @@ def _iter_slices(
         if cut or not yielded:
             body = b"".join((header, memoryview(buffer)[:cut]))  # one copy, not two
             buffer = buffer[cut:]
+            quoted = b'"' in body
             table, records = parse_records(
                 body,
                 body[:SAMPLE].decode("utf-8", errors="ignore"),
@@ -103,13 +104,13 @@ def _iter_slices(
                 source,
                 skipped=rows_before,
                 line_offset=lines_before,
+                quoted=quoted,
             )
             notes = () if yielded else head.warnings
             table = replace(table, warnings=(*decoder.warnings[emitted:], *notes))
             emitted = len(decoder.warnings)
             rows_before += records
             # Without quotes a record is a line; counting line breaks is the slow way.
-            quoted = b'"' in body
             lines_before += body.count(b"\n", len(header)) if quoted else records
             yielded = True
             report(consumed, table.rows_read)

@@ -204,17 +204,25 @@ def table_from_bytes(data: bytes, source: str) -> RawTable:
 
 
 def parse_records(
-    body: bytes, text: str, head: Head, source: str, *, skipped: int, line_offset: int = 0
+    body: bytes,
+    text: str,
+    head: Head,
+    source: str,
+    *,
+    skipped: int,
+    line_offset: int = 0,
+    quoted: bool | None = None,
 ) -> tuple[RawTable, int]:
     """Parse `body` (the header row, then records) into a RawTable; also count its records.
 
     `skipped` is how many rows a spreadsheet shows above this body's first
     record besides the header, so a slice of a large file gets true row
     numbers; `line_offset` does the same for lines named in errors.
+    `quoted` (does `body` hold a `"`?) is looked up when the caller has not.
     """
     names, delimiter = head.names, head.delimiter
     # Only a quoted field can hold a line break; most large exports have no quotes.
-    quoted = b'"' in body
+    quoted = b'"' in body if quoted is None else quoted
     table, bad = _parse(body, names, delimiter, source, quoted=quoted)
     records = table.num_rows + len(bad)
     multiline = (quoted and has_line_breaks(table)) or any("\n" in row.text for row in bad)
