@@ -164,6 +164,20 @@ def test_cuts_fall_between_records(records):
     assert _records(data[: record_end(data)]) == records[:1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12))
+def test_a_cut_within_a_larger_buffer_is_the_cut_of_that_part(records):
+    # The slicer keeps the header and unread bytes around the records it cuts.
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(records)
+    data = out.getvalue().encode()
+    before, after = b'a,"b\n', b'\n"x\n'  # a quote and line breaks on either side
+    buffer = before + data + after
+    for stop in range(len(data) + 1):
+        cut = last_record_end(buffer, len(before), len(before) + stop)
+        assert cut == last_record_end(data[:stop])
+
+
 def _records(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode(), newline="")))
 

@@ -1,9 +1,10 @@
 """Read a large export in slices of whole records, so memory does not grow with the file.
 
 A file that fits in one slice is read as before (`tables.table_from_bytes`).
-A larger one is read block by block: each block is decoded to UTF-8
-(`sniff.StreamDecoder`), cut after the last line break that lies outside a
-quoted field, and the piece is parsed with the header in front by the same
+A larger one is read block by block into one buffer that is reused for
+every slice: each block is decoded to UTF-8 (`sniff.StreamDecoder`), the
+records are cut after the last line break that lies outside a quoted field,
+and the piece is parsed with the header in front by the same
 code that reads a small file (`tables.parse_records`), with row and line
 numbers offset by what came before, so a reject in the tenth slice names its
 true spreadsheet row. Parquet files are read a batch of row groups at a time.
@@ -81,43 +82,65 @@ def _iter_slices(
     body = decoder.decode(first)
     head = read_head(body, body[:SAMPLE].decode("utf-8", errors="ignore"), source)
     header_end = record_end(head.body)
-    header, buffer = head.body[:header_end], head.body[header_end:]
+    start = header_end  # the header stays in front of every slice's records
+    # One buffer, reused slice after slice: fresh memory for every block would cost the
+    # system a page fault per 4 KB, more than reading and copying the bytes does.
+    work = bytearray(start + max(len(head.body) - start, slice_bytes) + slice_bytes // 4 + 1)
+    work[: len(head.body)] = head.body
+    fill = len(head.body)  # bytes in use: the header, then records not parsed yet
+    block = bytearray(max(slice_bytes // 4, 1))  # one read; a slice takes about four
     rows_before, lines_before, consumed, yielded = head.skipped, 0, len(first), False
+    del body, first
     emitted = 0  # decoder warnings already passed on
     eof = False
     while True:
-        if not eof and (len(buffer) < slice_bytes or not last_record_end(buffer)):
-            block = stream.read(max(slice_bytes - len(buffer), slice_bytes // 4, 1))
-            eof = not block
-            buffer += decoder.decode(block, final=eof)
-            consumed += len(block)
+        if not eof and (fill - start < slice_bytes or not last_record_end(work, start, fill)):
+            got = stream.readinto(block) or 0
+            eof = not got
+            piece = decoder.decode(block if got == len(block) else block[:got], final=eof)
+            work = _room(work, fill, len(piece))
+            work[fill : fill + len(piece)] = piece
+            fill += len(piece)
+            consumed += got
             continue
-        cut = len(buffer) if eof else last_record_end(buffer)
-        if cut or not yielded:
-            body = b"".join((header, memoryview(buffer)[:cut]))  # one copy, not two
-            buffer = buffer[cut:]
-            quoted = b'"' in body
+        cut = fill if eof else start + last_record_end(work, start, fill)
+        if cut > start or not yielded:
+            quoted = work.find(b'"', start, cut) >= 0
+            # The buffer is never resized, so views of it may outlive the parse harmlessly.
+            body = memoryview(work)[:cut]
             table, records = parse_records(
                 body,
-                body[:SAMPLE].decode("utf-8", errors="ignore"),
+                str(body[:SAMPLE], "utf-8", errors="ignore"),
                 head,
                 source,
                 skipped=rows_before,
                 line_offset=lines_before,
                 quoted=quoted,
             )
+            del body
             notes = () if yielded else head.warnings
             table = replace(table, warnings=(*decoder.warnings[emitted:], *notes))
             emitted = len(decoder.warnings)
             rows_before += records
             # Without quotes a record is a line; counting line breaks is the slow way.
-            lines_before += body.count(b"\n", len(header)) if quoted else records
+            lines_before += work.count(b"\n", start, cut) if quoted else records
+            work[start : start + fill - cut] = work[cut:fill]  # the rest moves up
+            fill = start + fill - cut
             yielded = True
             report(consumed, table.rows_read)
             consumed = 0
             yield table
         if eof:
             return
+
+
+def _room(work: bytearray, fill: int, more: int) -> bytearray:
+    """`work`, or a larger copy of its first `fill` bytes, with room for `more` after them."""
+    if fill + more <= len(work):
+        return work
+    larger = bytearray(max(fill + more, len(work) + len(work) // 2))
+    larger[:fill] = memoryview(work)[:fill]
+    return larger
 
 
 def _holds_header(data: bytes) -> bool:
@@ -143,23 +166,25 @@ def record_end(data: bytes) -> int:
     return end + 1
 
 
-def last_record_end(data: bytes) -> int:
-    """End (just after its line break) of the last complete record in `data`, or 0.
+def last_record_end(data: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+    """End (just after its line break) of the last complete record in `data[start:end]`,
+    counted from `start`, or 0.
 
-    `data` starts at a record boundary. A line break after an odd number of
-    quotes lies inside a quoted field (doubled quotes `""` keep the count even).
+    `start` is a record boundary. A line break after an odd number of quotes
+    lies inside a quoted field (doubled quotes `""` keep the count even).
     """
-    end = data.rfind(b"\n")
-    if end < 0:
+    end = len(data) if end is None else end
+    stop = data.rfind(b"\n", start, end)
+    if stop < 0:
         return 0
-    inside = data.count(b'"', 0, end) % 2 if b'"' in data else 0
+    inside = data.count(b'"', start, stop) % 2 if data.find(b'"', start, end) >= 0 else 0
     while inside:
-        previous = data.rfind(b"\n", 0, end)
+        previous = data.rfind(b"\n", start, stop)
         if previous < 0:
             return 0
-        inside ^= data.count(b'"', previous, end) % 2
-        end = previous
-    return end + 1
+        inside ^= data.count(b'"', previous, stop) % 2
+        stop = previous
+    return stop + 1 - start
 
 
 def _iter_parquet(path: str, report: Progress) -> Iterator[RawTable]:

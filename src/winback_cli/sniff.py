@@ -98,7 +98,7 @@ class StreamDecoder:
         self._held = b""  # the start of a character cut by the end of the last block
         self._started = False
 
-    def decode(self, block: bytes, *, final: bool = False) -> bytes:
+    def decode(self, block: bytes | bytearray, *, final: bool = False) -> bytes | bytearray:
         if not self._started:
             self._started = True
             block = block.removeprefix(_BOM)
@@ -112,7 +112,8 @@ class StreamDecoder:
                 f"{self.source} contains NUL bytes at line {self._lines + _line(block, nul)}; "
                 "is it a spreadsheet or binary file? Export it as CSV (UTF-8) and try again"
             )
-        block, self._held = self._held + block, b""
+        if self._held:
+            block, self._held = self._held + block, b""
         if self.encoding == "utf-8" and not block.isascii():  # ASCII is valid UTF-8
             try:
                 self._utf8.decode(block, final=final)
@@ -123,7 +124,8 @@ class StreamDecoder:
                 # that shows the file is not UTF-8, the byte is read as cp1252 too.
                 self._held = self._utf8.getstate()[0]
                 self._utf8.reset()
-                block = block[: len(block) - len(self._held)]
+                if self._held:
+                    block = block[: len(block) - len(self._held)]
         if self.encoding == "cp1252":
             undefined = _UNDEFINED_IN_CP1252.search(block)
             if undefined is not None:

@@ -204,7 +204,7 @@ def table_from_bytes(data: bytes, source: str) -> RawTable:
 
 
 def parse_records(
-    body: bytes,
+    body: bytes | memoryview,
     text: str,
     head: Head,
     source: str,
@@ -222,12 +222,12 @@ def parse_records(
     """
     names, delimiter = head.names, head.delimiter
     # Only a quoted field can hold a line break; most large exports have no quotes.
-    quoted = b'"' in body if quoted is None else quoted
+    quoted = b'"' in bytes(body) if quoted is None else quoted
     table, bad = _parse(body, names, delimiter, source, quoted=quoted)
     records = table.num_rows + len(bad)
     multiline = (quoted and has_line_breaks(table)) or any("\n" in row.text for row in bad)
     if (bad or multiline) and len(text) < len(body):
-        text = body.decode("utf-8")  # the whole text, to find rows and quotes
+        text = str(body, "utf-8")  # the whole text, to find rows and quotes
     del body
     if multiline:
         check_quotes(text, delimiter, source, line_offset)
