@@ -109,7 +109,7 @@ def _utf8_body(data: bytes, source: str) -> tuple[bytes, str, tuple[str, ...]]:
 
 
 def _parse(
-    body: bytes, names: list[str], delimiter: str, source: str, *, quoted: bool
+    body: bytes | memoryview, names: list[str], delimiter: str, source: str, *, quoted: bool
 ) -> tuple[pa.Table, list]:
     """Parse the records of `body`; `quoted`: does it hold a `"` at all?"""
     bad: list = []
