@@ -150,14 +150,19 @@ def test_progress_reports_every_byte_and_row(tmp_path):
 
 
 _FIELD = st.text(alphabet='ab,;"\n\r ', max_size=6)
+_RECORDS = st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12)
+
+
+def _csv_bytes(records: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(records)
+    return out.getvalue().encode()
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12))
+@given(_RECORDS)
 def test_cuts_fall_between_records(records):
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(records)
-    data = out.getvalue().encode()
+    data = _csv_bytes(records)
     for stop in range(len(data) + 1):
         parsed = _records(data[: last_record_end(data[:stop])])
         assert parsed == records[: len(parsed)]
@@ -165,12 +170,10 @@ def test_cuts_fall_between_records(records):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12))
+@given(_RECORDS)
 def test_a_cut_within_a_larger_buffer_is_the_cut_of_that_part(records):
     # The slicer keeps the header and unread bytes around the records it cuts.
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(records)
-    data = out.getvalue().encode()
+    data = _csv_bytes(records)
     before, after = b'a,"b\n', b'\n"x\n'  # a quote and line breaks on either side
     buffer = before + data + after
     for stop in range(len(data) + 1):
