@@ -106,7 +106,8 @@ def _iter_slices(
         cut = fill if eof else start + last_record_end(work, start, fill)
         if cut > start or not yielded:
             quoted = work.find(b'"', start, cut) >= 0
-            # The buffer is never resized, so views of it may outlive the parse harmlessly.
+            # `work` is never resized (`_room` copies instead), so a view of it that the
+            # parser still holds cannot make the move below fail.
             body = memoryview(work)[:cut]
             table, records = parse_records(
                 body,
