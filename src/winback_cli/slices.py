@@ -94,7 +94,9 @@ def _iter_slices(
     emitted = 0  # decoder warnings already passed on
     eof = False
     while True:
-        if not eof and (fill - start < slice_bytes or not last_record_end(work, start, fill)):
+        # Where the last whole record ends, looked up once per slice (a scan of its bytes).
+        ends = 0 if eof or fill - start < slice_bytes else last_record_end(work, start, fill)
+        if not eof and not ends:
             got = stream.readinto(block) or 0
             eof = not got
             piece = decoder.decode(block if got == len(block) else block[:got], final=eof)
@@ -103,7 +105,7 @@ def _iter_slices(
             fill += len(piece)
             consumed += got
             continue
-        cut = fill if eof else start + last_record_end(work, start, fill)
+        cut = fill if eof else start + ends
         if cut > start or not yielded:
             quoted = work.find(b'"', start, cut) >= 0
             # `work` is never resized (`_room` copies instead), so a view of it that the
