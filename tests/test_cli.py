@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -216,6 +217,18 @@ def test_help_does_not_import_pandas():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_main_keeps_blas_to_one_thread_unless_the_user_chose(monkeypatch):
+    from winback_cli import cli
+
+    monkeypatch.setattr(cli, "app", lambda: None)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    cli.main()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    cli.main()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
 
 
 @pytest.mark.parametrize(

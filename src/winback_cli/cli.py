@@ -487,6 +487,10 @@ def report(
 
 def main() -> None:
     """Console-script entry point: run the app; a closed pipe ends quietly."""
+    # Set before numpy and scipy load OpenBLAS. The lifetime-value fit works on long
+    # vectors, not matrices; OpenBLAS's extra threads only spin between its tiny calls
+    # and take a core from the threads that do the work. A user's setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
     except BrokenPipeError:
