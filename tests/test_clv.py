@@ -220,6 +220,30 @@ def test_p_alive_trigger_fires_below_its_limit_with_the_due_date_as_evidence():
     )
 
 
+def test_scores_given_as_a_function_are_fetched_only_for_a_p_alive_trigger():
+    # The scan fits the model on another thread and hands over a function that waits for it.
+    facts, ids = compute_facts(simulated_orders(), AS_OF, WEEKS)
+    scores = fit_clv(facts, ClvRules()).scores
+    specs = ({"id": "quiet", "kind": "p_alive"}, {"id": "gone", "kind": "inactive", "for": "8w"})
+    quiet, gone = (TypeAdapter(Trigger).validate_python(spec) for spec in specs)
+    people = pd.DataFrame({"_known": np.zeros(len(ids), dtype=bool)})
+    calls = []
+
+    def later():
+        calls.append(1)
+        return scores
+
+    evaluate([gone], facts, people, customer_source=None, clv=later)
+    assert calls == []
+    lazy = evaluate([gone, quiet], facts, people, customer_source=None, clv=later)
+    plain = evaluate([gone, quiet], facts, people, customer_source=None, clv=scores)
+    assert calls
+    pd.testing.assert_frame_equal(lazy.fired, plain.fired)
+    pd.testing.assert_frame_equal(lazy.evidence, plain.evidence)
+    skipped = evaluate([quiet], facts, people, customer_source=None, clv=lambda: None)
+    assert "no lifetime-value model" in skipped.skipped[0]
+
+
 def test_p_alive_trigger_is_skipped_without_a_model():
     facts, ids = compute_facts(orders(("A", "2024-01-10", 100)), AS_OF)
     trigger = TypeAdapter(Trigger).validate_python({"id": "quiet", "kind": "p_alive"})

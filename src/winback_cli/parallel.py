@@ -31,17 +31,18 @@ class OrderedPool:
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self._pending: deque[Future] = deque()
 
-    def submit(self, job: Callable[..., T], *args: Any) -> None:
-        """Start `job(*args)` (or run it now, with one thread)."""
+    def submit(self, job: Callable[..., T], *args: Any) -> Future:
+        """Start `job(*args)` (or run it now, with one thread); its future is also kept."""
         if self._pool is not None:
             self._pending.append(self._pool.submit(job, *args))
-            return
+            return self._pending[-1]
         future: Future = Future()
         try:
             future.set_result(job(*args))
         except Exception as error:  # handed over like a thread's error: in order
             future.set_exception(error)
         self._pending.append(future)
+        return future
 
     def ready(self) -> Iterator[Future]:
         """The oldest futures, while as many jobs are in flight as there are threads."""

@@ -26,6 +26,7 @@ from winback_cli.load import (
 from winback_cli.memory import release_free_memory
 from winback_cli.money import money_formatter
 from winback_cli.order_facts import order_facts
+from winback_cli.parallel import OrderedPool
 from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
 from winback_cli.reasons import data_signals
 from winback_cli.rules import Rules
@@ -137,15 +138,21 @@ def run_scan(options: ScanOptions) -> ScanResult:
     notes = [*orders.warnings, *(customers.warnings if customers else ())]
     as_of = facts.as_of
     people = _people(ids, customers)
-    scores = _lifetime_value(facts, rules, notes)
-    evaluation = evaluate(
-        rules.triggers,
-        facts,
-        people,
-        customer_source=customers.source if customers else None,
-        money=money_formatter(rules.locale, rules.currency),
-        clv=scores,
-    )
+    with OrderedPool() as pool:
+        # The fit is numpy and scipy work, which releases the GIL: the probable reasons
+        # and the triggers that do not read its scores are computed meanwhile.
+        fitting = pool.submit(_lifetime_value, facts, rules)
+        signals = data_signals(facts, ids, rules)
+        evaluation = evaluate(
+            rules.triggers,
+            facts,
+            people,
+            customer_source=customers.source if customers else None,
+            money=money_formatter(rules.locale, rules.currency),
+            clv=lambda: fitting.result()[0],
+        )
+        scores, clv_notes = fitting.result()
+    notes.extend(clv_notes)
     notes.extend(evaluation.skipped)
     if scores is None:
         scores = empty_scores(len(ids))
@@ -167,7 +174,6 @@ def run_scan(options: ScanOptions) -> ScanResult:
 
         feedback, feedback_notes = load_feedback(options.feedback, rules)
         notes.extend(feedback_notes)
-    signals = data_signals(facts, ids, rules)
     table, more = plan_for_scan(
         table,
         rules,
@@ -184,16 +190,16 @@ def run_scan(options: ScanOptions) -> ScanResult:
     )
 
 
-def _lifetime_value(facts, rules: Rules, notes: list[str]) -> pd.DataFrame | None:
-    """Per-customer CLV scores, or None (with a note) when off or not fittable."""
+def _lifetime_value(facts, rules: Rules) -> tuple[pd.DataFrame | None, list[str]]:
+    """Per-customer CLV scores, or None (with a note) when off or not fittable; the notes."""
     if not rules.clv.enabled:
         result, more = None, ()
     else:
         result, more = try_fit_clv(facts, rules.clv)
-    notes.extend(more)
+    notes = list(more)
     if result is None and rules.value.min_clv is not None:
         notes.append("value.min_clv was not applied: there is no lifetime value for this scan")
-    return None if result is None else result.scores
+    return (None if result is None else result.scores), notes
 
 
 def _people(ids: pd.Index, customers: Customers | None) -> pd.DataFrame:

@@ -37,7 +37,12 @@ class Context:
     facts: Facts
     people: pd.DataFrame
     money: Callable[[float], str] = "{:,.2f}".format
-    clv: pd.DataFrame | None = None  # p_alive, clv, ... aligned with the facts rows
+    scores: Callable[[], pd.DataFrame | None] = lambda: None  # see `evaluate`'s `clv`
+
+    @property
+    def clv(self) -> pd.DataFrame | None:
+        """p_alive, clv, ... aligned with the facts rows; None without a model."""
+        return self.scores()
 
 
 KINDS: dict[str, TriggerFn] = {}
@@ -296,11 +301,15 @@ def evaluate(
     *,
     customer_source: str | None,
     money: Callable[[float], str] = "{:,.2f}".format,
-    clv: pd.DataFrame | None = None,
+    clv: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
 ) -> Evaluation:
-    """Run every trigger; a trigger whose inputs are missing is skipped with a note."""
+    """Run every trigger; a trigger whose inputs are missing is skipped with a note.
+
+    `clv` may be a function that returns the scores (or None): it is called
+    only when a trigger needs them, so a model fit can still run meanwhile.
+    """
     fired, evidence, skipped = {}, {}, []
-    context = Context(facts, people, money, clv)
+    context = Context(facts, people, money, clv if callable(clv) else lambda: clv)
     rank = np.zeros(len(facts.customers), dtype=np.int8)
     for trigger in triggers:
         needed = needs_customers(trigger)
@@ -323,7 +332,7 @@ def evaluate(
                 f"{customer_source} has no {' or '.join(needed)} column"
             )
             continue
-        if trigger.kind == "p_alive" and clv is None:
+        if trigger.kind == "p_alive" and context.clv is None:
             skipped.append(
                 f"trigger '{trigger.id}' (p_alive) skipped: there is no lifetime-value "
                 "model (turned off under clv:, or it could not be fitted on this data)"
