@@ -35,6 +35,7 @@ from winback_cli.clv_model import (
 from winback_cli.durations import Duration
 from winback_cli.facts import FactNeeds, Facts, compute_facts, day_of, to_days
 from winback_cli.gamma_gamma import clv, expected_spend, fit_spend, frequency_spend_correlation
+from winback_cli.parallel import OrderedPool
 from winback_cli.rules import ClvRules
 
 SCORE_COLUMNS = (
@@ -131,8 +132,12 @@ def fit_clv(facts: Facts, settings: ClvRules, horizon: Duration | None = None) -
     """
     horizon = horizon or settings.horizon
     rfm, returns_left_out = summarise(facts, settings)
-    purchase_fit = fit_purchases(rfm, settings.model)
-    spend_fit = fit_spend(rfm)
+    with OrderedPool() as pool:
+        # The spend model is fitted beside the purchase model: its optimiser runs on
+        # one thread, and the purchase fit leaves part of the second core idle.
+        spending = pool.submit(fit_spend, rfm)
+        purchase_fit = fit_purchases(rfm, settings.model)
+        spend_fit = spending.result()
     share, basis, notes = margin_share(facts, settings)
     scores = _scores(facts, rfm, purchase_fit, spend_fit, settings, horizon, share)
     return ClvResult(
