@@ -104,6 +104,19 @@ def test_strict_turns_rejects_into_an_error():
     assert "Traceback" not in result.stderr
 
 
+def test_margin_as_value_basis_needs_a_cost_column(tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,order_date,amount\n1,A,2025-01-10,100.00\n2,B,2025-02-10,50.00\n"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("value:\n  basis: margin_per_year\n")
+    result = winback("scan", str(orders), "--rules", str(rules), "--format", "csv")
+    assert result.exit_code == 2
+    assert "value.basis is margin_per_year, but the orders have no cost column" in result.stderr
+    assert result.stdout == ""
+
+
 def test_json_jsonl_and_excel_de_csv(tmp_path):
     as_json = json.loads(winback("scan", *EN, *RULES, "--format", "json").stdout)
     assert {"customer_id", "status", "evidence", "worth_winning_back"} <= set(as_json[0])

@@ -227,25 +227,30 @@ def _display_name(people: pd.DataFrame) -> pd.Series:
 
 
 def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFrame:
-    table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
-    table.insert(0, "customer_id", ids.array if ids.dtype == "str" else ids.to_numpy())
-    table["name"] = _display_name(people)
-    table["status"] = evaluation.status
-    table["triggers"], table["evidence"] = fired_texts(evaluation, table.index)
-    for column in ("strategic", "opt_out"):
-        table[column] = people[column].fillna(False).astype(bool) if column in people else False
-    if "churn_reason" in people:
-        table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
     if rules.value.basis == "margin_per_year" and not facts.has_cost:
         raise RulesError(
             "value.basis is margin_per_year, but the orders have no cost column. Fix: map "
             "one under columns: cost, or use basis: revenue_per_year"
         )
-    table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
-    table["value_score"] = value_score(table, rules.value, facts.has_cost)
-    worth, reason = decide(table, table["status"], rules)
-    table["worth_winning_back"] = worth
-    table["decision_reason"] = reason
+    with OrderedPool() as pool:
+        # The trigger texts are Arrow work, which releases the GIL; the value
+        # columns, which do not read them, are computed meanwhile.
+        texts = pool.submit(fired_texts, evaluation, facts.customers.index)
+        table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
+        table.insert(0, "customer_id", ids.array if ids.dtype == "str" else ids.to_numpy())
+        table["name"] = _display_name(people)
+        table["status"] = evaluation.status
+        for column in ("strategic", "opt_out"):
+            flags = people[column].fillna(False).astype(bool) if column in people else False
+            table[column] = flags
+        if "churn_reason" in people:
+            table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
+        table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
+        table["value_score"] = value_score(table, rules.value, facts.has_cost)
+        worth, reason = decide(table, table["status"], rules)
+        table["worth_winning_back"] = worth
+        table["decision_reason"] = reason
+        table["triggers"], table["evidence"] = texts.result()
     extra = [c for c in people.columns if not c.startswith("_") and c not in table.columns]
     for column in extra:
         table[column] = people[column].to_numpy()
