@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from winback_cli.arrowtext import empty_texts
+from winback_cli.facts_text import text_buffers
 
 Separator = Literal[",", "."]
 
@@ -156,7 +157,8 @@ def _parse_plain(
 
     Arrow's cast does the checking: with only digits, one kind of separator and
     `-` in the text it reads exactly the values `-?[0-9]+([.,][0-9]+)?` plus
-    `.5`, `5.` and `-.5`, which the full path judges instead.
+    `.5` and `-.5`, which the full path reads alike, and `5.`, which it refuses:
+    a column with such a value goes there.
     """
     if not present <= set(_PLAIN):
         return None
@@ -170,15 +172,25 @@ def _parse_plain(
         used = decimal or (sep if sep == hint or _proves_decimal(text, sep) else hint)
         if used != sep:
             return None  # the separator marks thousands: the full path checks the groups
+        if _ends_with(text, sep):
+            return None
         if sep == ",":
             text = pc.replace_substring(text, ",", ".")
-        bare_point = pc.or_(pc.starts_with(text, "."), pc.ends_with(text, "."))
-        if pc.any(pc.or_(bare_point, pc.starts_with(text, "-."))).as_py():
-            return None
     try:
         return _finite(pc.cast(text, pa.float64())), used
     except pa.ArrowInvalid:
         return None
+
+
+def _ends_with(text: pa.Array, sep: str) -> bool:
+    """Does a value end with `sep` (`5.`)? Arrow reads it as 5, the full path refuses it.
+
+    The last byte of each value, read from the buffers: a third of the time
+    of an Arrow kernel.
+    """
+    offsets, data = text_buffers(text)
+    filled = offsets[1:] > offsets[:-1]
+    return bool((data[offsets[1:][filled] - 1] == ord(sep)).any())
 
 
 def _proves_decimal(plain: pa.Array, sep: str) -> bool:
