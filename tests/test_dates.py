@@ -246,3 +246,34 @@ def test_any_text_gives_a_day_or_a_reason(values):
 @given(st.lists(st.one_of(text, dateish), max_size=20))
 def test_any_text_with_a_date_format_gives_a_day_or_a_reason(values):
     assert_consistent(parse_dates(column(*values), date_format="%d/%m/%Y"), len(values))
+
+
+# Mostly sound ISO dates, with now and then a value of the same width that is not one.
+iso_like = st.one_of(
+    days.map(dt.date.isoformat),
+    st.dates().map(dt.date.isoformat),  # years the general path calls implausible
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),  # 2025-02-30, 2025-13-01
+    st.text(alphabet="0123456789-/. x", min_size=10, max_size=10),
+    st.builds(  # one byte off: `:` follows `9`, so 2025-01-0: must not read as the 10th
+        lambda day, at, byte: day.isoformat()[:at] + byte + day.isoformat()[at + 1 :],
+        days,
+        st.integers(0, 9),
+        st.sampled_from(":/x -"),
+    ),
+)
+
+
+@given(st.lists(iso_like, min_size=1, max_size=12))
+def test_iso_fast_path_reads_like_the_general_path(values):
+    import winback_cli.dates as dates
+
+    fast = parse_dates(column(*values))
+    original = dates._iso_days
+    dates._iso_days = lambda _text: None
+    try:
+        general = parse_dates(column(*values))
+    finally:
+        dates._iso_days = original
+    pd.testing.assert_series_equal(fast.values, general.values)
+    assert fast.problems.tolist() == general.problems.tolist()
+    assert fast.formats == general.formats
