@@ -232,16 +232,33 @@ def test_help_does_not_import_pandas():
     assert done.stdout.strip().splitlines()[-1] == "False False"
 
 
-def test_main_keeps_blas_to_one_thread_unless_the_user_chose(monkeypatch):
+@pytest.mark.parametrize(
+    ("variable", "ours"), [("OPENBLAS_NUM_THREADS", "1"), ("MIMALLOC_PURGE_DELAY", "60000")]
+)
+def test_main_tunes_the_native_libraries_unless_the_user_chose(monkeypatch, variable, ours):
     from winback_cli import cli
 
     monkeypatch.setattr(cli, "app", lambda: None)
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv(variable, raising=False)
     cli.main()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert os.environ[variable] == ours
+    monkeypatch.setenv(variable, "4")
     cli.main()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+    assert os.environ[variable] == "4"
+
+
+def test_main_freezes_the_objects_at_exit_once_however_often_it_runs(monkeypatch):
+    import gc
+
+    from winback_cli import cli
+
+    hooks: list = []
+    monkeypatch.setattr(cli, "app", lambda: None)
+    monkeypatch.setattr(cli.atexit, "register", hooks.append)
+    monkeypatch.setattr(cli.atexit, "unregister", lambda f: hooks.remove(f) if f in hooks else None)
+    cli.main()
+    cli.main()
+    assert hooks == [gc.freeze]
 
 
 @pytest.mark.parametrize(
