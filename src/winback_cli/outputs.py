@@ -107,11 +107,19 @@ def table_pieces(
 
 
 def joined_rows(parts: list[pa.Array], separator: str) -> Iterator[memoryview]:
-    """The parts joined element-wise with `separator`, all rows back to back, in pieces."""
+    """The parts joined element-wise with `separator`, all rows back to back, in pieces.
+
+    For large tables the next pieces are joined on two threads while the caller
+    writes this one: joining and writing both run without the GIL.
+    """
     rows = len(parts[0])
-    for start in range(0, rows, _PIECE_ROWS):
-        piece = [part.slice(start, _PIECE_ROWS) for part in parts]
-        yield joined(pc.binary_join_element_wise(*piece, _text(separator)))
+
+    def piece(start: int) -> memoryview:
+        texts = [part.slice(start, _PIECE_ROWS) for part in parts]
+        return joined(pc.binary_join_element_wise(*texts, _text(separator)))
+
+    starts = range(0, rows, _PIECE_ROWS)
+    yield from map(piece, starts) if rows < _THREADED_ROWS else ordered_map(piece, starts)
 
 
 def write_text_output(
