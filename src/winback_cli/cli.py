@@ -495,7 +495,7 @@ def main() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Arrow's allocator (mimalloc) hands freed memory back to the system after 10 ms,
     # and the next slice of a large file then pays a page fault per page to get it
-    # back: about a second of system time on ten million orders. Kept for a minute,
+    # back: up to a second of system time on ten million orders. Kept for a minute,
     # the memory is reused; the scan still releases it between its phases.
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "60000")
     # The interpreter's last garbage collection walks every object a large scan left,
