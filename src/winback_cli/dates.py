@@ -221,7 +221,7 @@ def _iso_days(text: pa.LargeStringArray) -> np.ndarray | None:
     span = int(number.max()) - low + 1
     if span > _ISO_MAX_SPAN:
         return None
-    seen = np.flatnonzero(np.bincount(number - low, minlength=span)) + low
+    seen = np.flatnonzero(np.bincount(number - low)) + low
     kinds, days = _calendar(seen // 10000, seen // 100 % 100, seen % 100)
     if (kinds != OK).any():
         return None
