@@ -32,7 +32,7 @@ def test_fired_triggers_are_named_and_explained_in_rules_order():
         {"gone": [True, False, True, False], "less": [True, True, False, False]},
         {"gone": ["last order 1", "", "last order 3", ""], "less": ["a | b", "x", "", "stale"]},
     )
-    names, evidence = fired_texts(result, pd.RangeIndex(4))
+    names, evidence = fired_texts(result, np.arange(4))
     assert names.tolist() == ["gone; less", "less", "gone", ""]
     assert evidence.tolist() == [
         "gone: last order 1 | less: a | b",
@@ -43,8 +43,19 @@ def test_fired_triggers_are_named_and_explained_in_rules_order():
     assert str(names.dtype) == "str" and str(evidence.dtype) == "str"
 
 
+def test_texts_are_made_for_the_rows_asked_for_in_their_order():
+    result = evaluation(
+        {"gone": [True, False, True, False], "less": [True, True, False, False]},
+        {"gone": ["last order 1", "", "last order 3", ""], "less": ["a", "x", "", "stale"]},
+    )
+    names, evidence = fired_texts(result, np.array([2, 3, 0]))  # row 1 is left out
+    assert names.tolist() == ["gone", "", "gone; less"]
+    assert evidence.tolist() == ["gone: last order 3", "", "gone: last order 1 | less: a"]
+    assert names.index.equals(pd.RangeIndex(3))
+
+
 def test_no_triggers_mean_empty_texts():
-    names, evidence = fired_texts(evaluation({}, {}), pd.RangeIndex(0))
+    names, evidence = fired_texts(evaluation({}, {}), np.arange(0))
     assert names.tolist() == evidence.tolist() == []
 
 

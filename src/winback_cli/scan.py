@@ -156,16 +156,13 @@ def run_scan(options: ScanOptions) -> ScanResult:
     notes.extend(evaluation.skipped)
     if scores is None:
         scores = empty_scores(len(ids))
-    table = _assemble(facts, ids, people, evaluation, rules, rounded(scores))
-    only_returns = int((~table["has_order"]).sum())
+    only_returns = int((~facts.customers["has_order"]).sum())
     if only_returns:
         notes.append(
             f"{only_returns} customer(s) have only returns/credit notes before the "
             "as-of date and were not scanned"
         )
-    kept = np.flatnonzero(table["has_order"].to_numpy())
-    rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
-    table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
+    table, rows = _assemble(facts, ids, people, evaluation, rules, rounded(scores))
     if customers is not None:
         notes.extend(_coverage_notes(ids, customers))
     feedback = None
@@ -226,39 +223,50 @@ def _display_name(people: pd.DataFrame) -> pd.Series:
     return text("company").where(text("company") != "", person)
 
 
-def _assemble(facts, ids, people, evaluation, rules: Rules, scores) -> pd.DataFrame:
+def _assemble(
+    facts, ids, people, evaluation, rules: Rules, scores
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The customers with an order, most valuable first, with every column; and their rows.
+
+    The rows are positions in the facts, in the table's order. Segments and
+    value scores are worked out over all customers, as before the ranking;
+    the texts are made in the ranked order, so they are never reordered.
+    """
     if rules.value.basis == "margin_per_year" and not facts.has_cost:
         raise RulesError(
             "value.basis is margin_per_year, but the orders have no cost column. Fix: map "
             "one under columns: cost, or use basis: revenue_per_year"
         )
+    table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
+    table.insert(0, "customer_id", ids.array if ids.dtype == "str" else ids.to_numpy())
+    table["name"] = _display_name(people)
+    table["status"] = evaluation.status
+    for column in ("strategic", "opt_out"):
+        flags = people[column].fillna(False).astype(bool) if column in people else False
+        table[column] = flags
+    if "churn_reason" in people:
+        table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
+    table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
+    table["value_score"] = value_score(table, rules.value, facts.has_cost)
+    kept = np.flatnonzero(table["has_order"].to_numpy())
+    rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
     with OrderedPool() as pool:
-        # The trigger texts are Arrow work, which releases the GIL; the value
-        # columns, which do not read them, are computed meanwhile.
-        texts = pool.submit(fired_texts, evaluation, facts.customers.index)
-        table = pd.concat([facts.customers, scores.set_axis(facts.customers.index)], axis=1)
-        table.insert(0, "customer_id", ids.array if ids.dtype == "str" else ids.to_numpy())
-        table["name"] = _display_name(people)
-        table["status"] = evaluation.status
-        for column in ("strategic", "opt_out"):
-            flags = people[column].fillna(False).astype(bool) if column in people else False
-            table[column] = flags
-        if "churn_reason" in people:
-            table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
-        table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
-        table["value_score"] = value_score(table, rules.value, facts.has_cost)
+        # The trigger texts are Arrow work, which releases the GIL; the other
+        # columns, which do not read them, are put in order meanwhile.
+        texts = pool.submit(fired_texts, evaluation, rows)
+        table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
         worth, reason = decide(table, table["status"], rules)
         table["worth_winning_back"] = worth
         table["decision_reason"] = reason
         table["triggers"], table["evidence"] = texts.result()
     extra = [c for c in people.columns if not c.startswith("_") and c not in table.columns]
     for column in extra:
-        table[column] = people[column].to_numpy()
+        table[column] = people[column].to_numpy()[rows]
     money = [c for c in table.columns if c.startswith(("revenue", "margin")) or c == "aov"]
     table[money] = table[money].round(2)
     table[["returns_value", "tenure_years"]] = table[["returns_value", "tenure_years"]].round(2)
     core = [c for c in CORE_COLUMNS if c in table.columns]
-    return table[[*core, *[c for c in table.columns if c not in core]]]
+    return table[[*core, *[c for c in table.columns if c not in core]]], rows
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:

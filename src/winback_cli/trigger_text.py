@@ -108,34 +108,40 @@ def join_runs(values: pa.Array, starts: np.ndarray) -> pa.LargeStringArray:
     )
 
 
-def fired_texts(evaluation, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+def fired_texts(evaluation, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
     """`triggers` ('a; b') and `evidence` ('a: … | b: …') of the triggers that fired, in order.
 
-    Only fired rows make text: each trigger's pieces ('a' or '; a', and
-    'a: …' or ' | a: …' after an earlier one) are put in row order, trigger
-    order within a row, and each row's run of pieces is joined end to end.
-    Evidence a trigger left where it did not fire is not shown.
+    The texts are made for the customers at positions `rows` of the evaluation,
+    in that order (the scan's ranking), so that no text has to be reordered
+    afterwards. Only fired rows make text: each trigger's pieces ('a' or '; a',
+    and 'a: …' or ' | a: …' after an earlier one) are put in output order,
+    trigger order within a row, and each row's run of pieces is joined end to
+    end. Evidence a trigger left where it did not fire is not shown.
     """
-    rows = len(index)
+    rows = np.asarray(rows, dtype=np.int64)
+    place = np.full(len(evaluation.status), -1, dtype=np.int64)
+    place[rows] = np.arange(len(rows))
+    shown = place >= 0
     names, evidence, owners = [], [], []
-    earlier = np.zeros(rows, dtype=bool)
+    earlier = np.zeros(len(place), dtype=bool)
     for trigger_id in evaluation.fired.columns:
-        hit = evaluation.fired[trigger_id].to_numpy(dtype=bool)
+        hit = evaluation.fired[trigger_id].to_numpy(dtype=bool) & shown
         said = contiguous(pa.array(evaluation.evidence[trigger_id], from_pandas=True))
         said = pc.fill_null(said, text("")).filter(pa.array(hit))
         later = earlier[hit].astype(np.int8)
         names.append(pa.array([trigger_id, f"; {trigger_id}"], pa.large_string()).take(later))
         label = pa.array([f"{trigger_id}: ", f" | {trigger_id}: "], pa.large_string())
         evidence.append(concat(label.take(later), said))
-        owners.append(np.flatnonzero(hit))
+        owners.append(place[hit])
         earlier |= hit
     owner = np.concatenate([np.zeros(0, dtype=np.int64), *owners])
-    order = np.argsort(owner, kind="stable")  # by row, triggers in order within one
+    order = np.argsort(owner, kind="stable")  # by output row, triggers in order within one
     owner = owner[order]
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
+    index = pd.RangeIndex(len(rows))
 
     def column(pieces: list[pa.Array]) -> pd.Series:
         runs = pa.concat_arrays(pieces).take(order) if pieces else pa.array([], pa.large_string())
-        return str_series(spread(join_runs(runs, starts), owner[starts], rows), index)
+        return str_series(spread(join_runs(runs, starts), owner[starts], len(rows)), index)
 
     return column(names), column(evidence)
