@@ -128,6 +128,35 @@ def test_check_writable_accepts_existing_files_with_force(tmp_path: Path) -> Non
     check_writable([tmp_path / "old.csv", tmp_path / "new.csv"], force=True)
 
 
+def test_large_files_go_to_disk_in_rounds_while_they_are_written(tmp_path, monkeypatch):
+    synced = []
+    sync = getattr(os, "fdatasync", os.fsync)
+    monkeypatch.setattr(os, sync.__name__, lambda fd: synced.append(os.fstat(fd).st_size))
+    target = tmp_path / "big.csv"
+    with atomic_writer(target) as handle, atomic.synced_writes(handle, every=10) as write:
+        for _ in range(5):
+            write(b"0123456789")
+            time.sleep(0.01)  # let a round finish before the next write
+    assert target.read_bytes() == b"0123456789" * 5
+    # The first round starts at once; each saw whole writes (the buffer was flushed first).
+    assert synced[0] == 10 and synced == sorted(synced)
+    assert all(size % 10 == 0 for size in synced)
+
+
+def test_a_failed_round_fails_the_write_and_leaves_no_file(tmp_path, monkeypatch):
+    from winback_cli.outputs import write_text_output
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, getattr(os, "fdatasync", os.fsync).__name__, broken)
+    monkeypatch.setattr(atomic, "SYNC_EVERY", 4)
+    target = tmp_path / "out.csv"
+    with pytest.raises(OutputError, match=r"out\.csv"):
+        write_text_output(target, iter([b"a,b\n", b"1,2\n", b"3,4\n"]), None, force=False)
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
 # --- a process killed in the middle of a write ----------------------------------------
 
 CHILD = textwrap.dedent(

@@ -396,19 +396,26 @@ def test_large_tables_read_the_same_made_two_columns_and_some_rows_at_a_time(mon
             "x": [i / 7 if i % 5 else float("nan") for i in range(rows)],
             "ok": [i % 2 == 0 for i in range(rows)],
             "day": pd.date_range("2024-01-01", periods=rows, freq="D"),
+            # Only the last row has a time of day; the whole column shows one.
+            "at": pd.date_range("2024-01-01", periods=rows, freq="D")
+            + pd.to_timedelta([0] * (rows - 1) + [49_500], unit="s"),
         }
     )
     one_at_a_time = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
     monkeypatch.setattr(outputs, "_THREADED_ROWS", 1)
     monkeypatch.setattr(outputs, "_PIECE_ROWS", 700)
+    monkeypatch.setattr(outputs, "_CHUNK_ROWS", 700)
     in_pieces = [to_csv(df), to_csv(df, style="excel-de"), to_json(df), to_jsonl(df)]
     assert in_pieces == one_at_a_time
+    assert in_pieces[0].splitlines()[1].endswith(",2024-01-01,2024-01-01 00:00:00")
+    assert in_pieces[0].splitlines()[-1].endswith(",2032-03-18 13:45:00")
 
 
 def test_pieces_are_written_as_one_text_with_one_bom(tmp_path, monkeypatch):
     from winback_cli import outputs
 
     monkeypatch.setattr(outputs, "_PIECE_ROWS", 2)
+    monkeypatch.setattr(outputs, "_CHUNK_ROWS", 2)
     df = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "n": range(5)})
     path = tmp_path / "out.csv"
     pieces = outputs.table_pieces(df, "csv", style="excel-de")

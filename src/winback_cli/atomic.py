@@ -7,7 +7,9 @@ which is atomic on POSIX and Windows. A crash, Ctrl-C or `kill -9` therefore
 leaves either the old file or the complete new one, never a truncated mix; at
 worst a stray `.name.*.tmp` file remains next to it. Without `force` an
 existing file is never overwritten, and `check_writable` lets a command check
-all of its targets before it writes the first one.
+all of its targets before it writes the first one. A large file is sent to
+disk in the background while it is written (`synced_writes`), so that the
+final fsync waits for its last part only.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from winback_cli.errors import OutputError
+
+SYNC_EVERY = 32 << 20  # bytes written before they are sent to disk in the background
 
 
 def write_atomic(
@@ -99,6 +104,39 @@ def _raise_problems(problems: list[str]) -> None:
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise OutputError(f"{len(problems)} output files cannot be written:\n{listed}")
+
+
+@contextlib.contextmanager
+def synced_writes(
+    handle: IO[bytes], every: int | None = None
+) -> Iterator[Callable[[bytes | memoryview], None]]:
+    """A `write` for `handle` that sends every `every` bytes (`SYNC_EVERY`) to disk meanwhile.
+
+    Use it inside `atomic_writer`: its fsync at the end then waits only for
+    what was written since the last round, instead of a few tenths of a
+    second for a few hundred megabytes. One round runs at a time; a failed
+    one is raised in the caller, at the next write or at the end.
+    """
+    sync = getattr(os, "fdatasync", os.fsync)  # macOS and Windows have only fsync
+    every = every or SYNC_EVERY
+    unsynced = 0
+    running: Future | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="winback-sync") as pool:
+
+        def write(data: bytes | memoryview) -> None:
+            nonlocal unsynced, running
+            handle.write(data)
+            unsynced += len(data)
+            if unsynced >= every and (running is None or running.done()):
+                if running is not None:
+                    running.result()
+                handle.flush()
+                running = pool.submit(sync, handle.fileno())
+                unsynced = 0
+
+        yield write
+        if running is not None:  # on an error in the caller, the pool just waits for it
+            running.result()
 
 
 def _open_temp(path: Path, mode: str) -> IO[Any]:

@@ -14,6 +14,7 @@ it). Files are written atomically via `winback_cli.atomic`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, TextIO
@@ -23,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winback_cli.atomic import atomic_writer
+from winback_cli.atomic import atomic_writer, synced_writes
 from winback_cli.parallel import ordered_map
 from winback_cli.textbytes import date_texts, first_bytes, joined, plain_decimals, wrap
 
@@ -35,6 +36,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode(), np.uint8)
 _THREADED_ROWS = 50_000  # below this, starting threads costs more than it saves
 _PIECE_ROWS = 32_768  # rows of text joined at a time when writing
+_CHUNK_ROWS = 65_536  # rows of a CSV formatted at a time
 
 
 def neutralise(value: str) -> str:
@@ -141,9 +143,12 @@ def write_text_output(
     else:
         pieces = _with_bom(iter([text] if isinstance(text, bytes | memoryview) else text), bom)
     if path is not None:
-        with atomic_writer(Path(path), force=force, mode="wb") as handle:
+        with (
+            atomic_writer(Path(path), force=force, mode="wb") as handle,
+            synced_writes(handle) as write,
+        ):
             for piece in pieces:
-                handle.write(piece)
+                write(piece)
         return Path(path)
     buffer = getattr(stdout, "buffer", None)
     if buffer is not None:
@@ -170,20 +175,26 @@ def _with_bom(pieces: Iterator[bytes | memoryview], bom: bool) -> Iterator[bytes
 def _csv_pieces(df: pd.DataFrame, style: CsvStyle, bom: bool) -> Iterator[memoryview]:
     delimiter, terminator = (";", "\r\n") if style == "excel-de" else (",", "\n")
     header = delimiter.join(_quote(neutralise(str(name)), delimiter) for name in df.columns)
-    start = ((BOM if bom else "") + header + terminator).encode()
+    start = memoryview(((BOM if bom else "") + header + terminator).encode())
     if not (df.shape[1] and len(df)):
-        return iter([memoryview(start)])
-    fields = each_column(df, lambda series: csv_field(series, style))
-    # The header rides in front of the first field and the terminators behind the last,
-    # so the joined lines are the whole text, straight from Arrow's buffer.
-    offsets = np.full(len(df) + 1, len(start), dtype=np.int64)
-    offsets[0] = 0
-    header_first = pa.LargeStringArray.from_buffers(
-        len(df), pa.py_buffer(offsets), pa.py_buffer(start)
-    )
-    fields[0] = pc.binary_join_element_wise(header_first, fields[0], _text(""))
-    fields[-1] = pc.binary_join_element_wise(fields[-1], _text(terminator), _text(""))
-    return joined_rows(fields, delimiter)
+        return iter([start])
+    columns = [normalise_column(df.iloc[:, i]) for i in range(df.shape[1])]
+    # Whether a date column shows the time of day is decided on the whole column.
+    timed = [column_kind(c) == "date" and has_time(naive_dates(c)) for c in columns]
+
+    def lines(first: int) -> memoryview:
+        fields = [
+            csv_field(column.iloc[first : first + _CHUNK_ROWS], style, with_time=with_time)
+            for column, with_time in zip(columns, timed, strict=True)
+        ]
+        fields[-1] = pc.binary_join_element_wise(fields[-1], _text(terminator), _text(""))
+        return joined(pc.binary_join_element_wise(*fields, _text(delimiter)))
+
+    # Every chunk of rows is formatted and joined whole, on two threads for large
+    # tables: both cores stay busy, and only a few chunks of text exist at a time.
+    firsts = range(0, len(df), _CHUNK_ROWS)
+    chunks = map(lines, firsts) if len(df) < _THREADED_ROWS else ordered_map(lines, firsts)
+    return itertools.chain([start], chunks)
 
 
 def each_column(df: pd.DataFrame, make) -> list:
@@ -253,8 +264,11 @@ def has_time(dates: pd.Series) -> bool:
 # --- CSV --------------------------------------------------------------------
 
 
-def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
-    """One column as CSV field text (quoted where needed), "" for missing."""
+def csv_field(series: pd.Series, style: CsvStyle, *, with_time: bool | None = None) -> pa.Array:
+    """One column as CSV field text (quoted where needed), "" for missing.
+
+    Dates show the time of day if `with_time`; by default, if some value has one.
+    """
     kind, german = column_kind(series), style == "excel-de"
     if kind == "float":
         text = plain_decimals(series.to_numpy("float64", na_value=np.nan), "," if german else ".")
@@ -264,16 +278,25 @@ def csv_field(series: pd.Series, style: CsvStyle) -> pa.Array:
         yes, no = ("ja", "nein") if german else ("true", "false")
         text = pc.if_else(pa.array(series, type=pa.bool_()), _text(yes), _text(no))
     elif kind == "date":
-        text = format_dates(series, " ", day_first=german)
+        text = format_dates(series, " ", day_first=german, with_time=with_time)
     else:
         text = _quote_array(neutralise_text(series), ";" if german else ",")
     return pc.fill_null(text.cast(pa.large_string()), _text(""))
 
 
-def format_dates(series: pd.Series, time_separator: str, day_first: bool = False) -> pa.Array:
-    """ISO dates (or DD.MM.YYYY), with the time of day only if some value in the column has one."""
+def format_dates(
+    series: pd.Series,
+    time_separator: str,
+    day_first: bool = False,
+    with_time: bool | None = None,
+) -> pa.Array:
+    """ISO dates (or DD.MM.YYYY), with the time of day if `with_time`.
+
+    By default, with it only if some value in the column has one.
+    """
     dates = naive_dates(series)
-    return date_texts(dates, has_time(dates), time_separator, day_first)
+    with_time = has_time(dates) if with_time is None else with_time
+    return date_texts(dates, with_time, time_separator, day_first)
 
 
 def neutralise_text(series: pd.Series) -> pa.Array:
