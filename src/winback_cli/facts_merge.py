@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from winback_cli.facts import Facts, PurchaseSummary
 from winback_cli.facts_reduce import PeriodSums
 from winback_cli.facts_text import text_array
+from winback_cli.parallel import OrderedPool
 
 
 def merge_facts(parts: Sequence[tuple[Facts, pd.Index]]) -> tuple[Facts, pd.Index]:
@@ -38,17 +39,37 @@ def merge_facts(parts: Sequence[tuple[Facts, pd.Index]]) -> tuple[Facts, pd.Inde
     position[order] = np.arange(len(order))
     offsets = np.cumsum([0, *(len(f.customers) for f in facts)])
     first = facts[0]
-    customers = pd.concat([f.customers for f in facts], ignore_index=True)
-    result = replace(
-        first,
-        customers=customers.take(order).reset_index(drop=True),
-        monthly_revenue=np.concatenate([f.monthly_revenue for f in facts])[order],
-        categories=_categories(facts, position, offsets),
-        windows={d: _sums([f.windows[d] for f in facts], order) for d in first.windows},
-        reasons=None if first.reasons is None else _sums([f.reasons for f in facts], order),
-        purchases=None if first.purchases is None else _purchases(facts, order),
-    )
+    # The pieces are independent numpy work, which releases the GIL: two at a time.
+    with OrderedPool() as pool:
+        customers = pool.submit(_customers, facts, order)
+        monthly = pool.submit(_rows, [f.monthly_revenue for f in facts], order)
+        categories = pool.submit(_categories, facts, position, offsets)
+        windows = {
+            d: pool.submit(_sums, [f.windows[d] for f in facts], order) for d in first.windows
+        }
+        reasons = (
+            None if first.reasons is None else pool.submit(_sums, [f.reasons for f in facts], order)
+        )
+        purchases = None if first.purchases is None else pool.submit(_purchases, facts, order)
+        result = replace(
+            first,
+            customers=customers.result(),
+            monthly_revenue=monthly.result(),
+            categories=categories.result(),
+            windows={d: job.result() for d, job in windows.items()},
+            reasons=None if reasons is None else reasons.result(),
+            purchases=None if purchases is None else purchases.result(),
+        )
     return result, pd.Index(pd.array(merged_ids, dtype="str"), name="customer_id")
+
+
+def _rows(arrays: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    return np.concatenate(arrays)[order]
+
+
+def _customers(facts: list[Facts], order: np.ndarray) -> pd.DataFrame:
+    customers = pd.concat([f.customers for f in facts], ignore_index=True)
+    return customers.take(order).reset_index(drop=True)
 
 
 def _check_alike(facts: list[Facts]) -> None:
