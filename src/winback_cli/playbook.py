@@ -17,7 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from winback_cli.arrowtext import place, str_series
 from winback_cli.errors import RulesError
 from winback_cli.money import money_formatter
 from winback_cli.reasons import REASON_COLUMNS, apply_not_worth, assign_reasons, fired_trigger
@@ -134,24 +137,31 @@ def assign_measures(
     days = [m.wait.after(as_of).normalize() if m.wait else start for m in measures.values()]
     contact_from = pd.DatetimeIndex(days).to_numpy("datetime64[s]")[chosen]
     worth = table["worth_winning_back"].fillna(False).astype(bool).to_numpy()
-    names = np.array(list(measures), dtype=object)[chosen]
-    skipped = _skips(table, rules, last_contacts, today, worth, channel, names)
-    active = (table["status"] == "active").to_numpy() | ~worth | (skipped != "")
+    names = np.array(list(measures), dtype=object)
+    skipped, has_skip = _skips(table, rules, last_contacts, today, worth, channel, names[chosen])
+    active = (table["status"] == "active").to_numpy() | ~worth | has_skip
+    # Text columns are taken from the few measures' texts, '' after them for blank rows:
+    # no Python string per row.
+    shown = np.where(active, len(measures), chosen)
 
-    def blank(values: np.ndarray, empty, dtype=None) -> pd.Series:
+    def texts(values: list) -> pd.Series:
+        return str_series(pa.array([*values, ""], pa.large_string()).take(shown), index)
+
+    def blank(values: np.ndarray, empty) -> pd.Series:
         values = values.copy()
         values[active] = empty
-        return pd.Series(values, index=index, dtype=dtype or values.dtype)
+        return pd.Series(values, index=index, dtype=values.dtype)
 
+    blank_channel = pc.if_else(pa.array(active), "", pa.array(channel, pa.large_string()))
     return pd.DataFrame(
         {
-            "measure": blank(names, ""),
-            "channel": blank(channel, "", "str"),
-            "offer": blank(field(lambda m: offer_label(m.offer, money)), "", "str"),
-            "owner": blank(field(lambda m: m.owner), "", "str"),
+            "measure": texts(list(measures)),
+            "channel": str_series(blank_channel, index),
+            "offer": texts([offer_label(m.offer, money) for m in measures.values()]),
+            "owner": texts([m.owner for m in measures.values()]),
             "cost": blank(field(lambda m: m.cost, float), 0.0),
             "contact_from": blank(contact_from, np.datetime64("NaT")),
-            "skipped": pd.Series(skipped, index=index, dtype="str"),
+            "skipped": str_series(skipped, index),
         },
         index=index,
     )
@@ -183,8 +193,11 @@ def _channels(table, rules: Rules, measures: dict, chosen, channel: np.ndarray) 
     return np.where(usable, preferred, channel)
 
 
-def _skips(table, rules: Rules, last_contacts, today, worth, channel, chosen) -> np.ndarray:
-    """Why a leaving customer gets no measure; the first reason that applies, else ''."""
+def _skips(
+    table, rules: Rules, last_contacts, today, worth, channel, chosen
+) -> tuple[pa.Array, np.ndarray]:
+    """Why a leaving customer gets no measure (the first reason that applies, else ''),
+    and where there is one."""
     capped = _last_contact_skips(table, rules, last_contacts, today or dt.date.today())
     reason = table["decision_reason"].astype("str")
     steps = [
@@ -196,14 +209,15 @@ def _skips(table, rules: Rules, last_contacts, today, worth, channel, chosen) ->
         (channel == "none", lambda rows: "playbook measure '" + chosen[rows] + "': no contact"),
         ((capped != "").to_numpy(), lambda rows: capped.iloc[rows].to_numpy(object)),
     ]
-    skipped = np.full(len(table), "", dtype=object)
+    pieces = []
     open_ = (table["status"] != "active").to_numpy(copy=True)
+    leaving = open_.copy()
     for mask, text in steps:
         rows = np.flatnonzero(open_ & mask)
         if len(rows):
-            skipped[rows] = text(rows)
+            pieces.append((rows, text(rows)))
             open_[rows] = False
-    return skipped
+    return place(pieces, len(table)), leaving & ~open_
 
 
 def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
