@@ -359,12 +359,15 @@ def test_scan_reads_feedback_and_the_ledger(tmp_path, monkeypatch):
     assert "contacted within" in again.stderr
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path):
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_closed_pipe_ends_quietly(tmp_path, fmt):
     # Far more output than a pipe buffer holds, so `head` really closes it early.
     orders = tmp_path / "orders.csv"
     rows = [f"C{n:05d},2024-0{1 + n % 9}-1{n % 10},{10 + n % 90}" for n in range(6000)]
     orders.write_text("customer_id,order_date,amount\n" + "\n".join(rows) + "\n")
-    command = f'"{sys.executable}" -m winback_cli scan "{orders}" --status all | head -n 1'
+    command = (
+        f'"{sys.executable}" -m winback_cli scan "{orders}" --status all --format {fmt} | head -n 1'
+    )
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command],
         capture_output=True,
@@ -372,6 +375,6 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         check=False,
         cwd=ROOT,
     )
-    assert done.stdout.startswith("customer_id,")
+    assert done.stdout.startswith("customer_id," if fmt == "csv" else '{"customer_id": ')
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert done.returncode == 0

@@ -101,9 +101,14 @@ def _stdout():
 
 @contextmanager
 def reporting() -> Iterator[None]:
-    """Print a `WinbackError` for a person and exit with its code."""
+    """Print a `WinbackError` for a person and exit with its code; a closed pipe ends quietly."""
     try:
         yield
+    except BrokenPipeError:
+        # `winback scan … | head` closes stdout early; that is not an error. Handled here,
+        # before Typer, which would exit with 1.
+        _quiet_stdout()
+        raise typer.Exit(int(ExitCode.OK)) from None
     except WinbackError as error:
         if STATE["debug"]:
             raise
@@ -506,6 +511,11 @@ def main() -> None:
         app()
     except BrokenPipeError:
         # `winback scan … | head` closes stdout early; that is not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         sys.exit(ExitCode.OK)
+
+
+def _quiet_stdout() -> None:
+    """Send what is left for stdout nowhere: the reader has gone."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
