@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from winback_cli.money import money_formatter
-from winback_cli.trigger_text import Money, iso_dates, join_fired, join_runs
+from winback_cli.trigger_text import Money, _in_row_order, iso_dates, join_fired, join_runs
 
 
 def test_dates_are_iso_days():
@@ -65,3 +65,22 @@ def test_runs_of_rows_join_end_to_end():
     text = pa.array(["a", "; b", "c", "; d", "; e"], pa.large_string())
     assert join_runs(text, np.array([0, 2])).to_pylist() == ["a; b", "c; d; e"]
     assert join_runs(text.slice(2), np.array([0, 1])).to_pylist() == ["c", "; d; e"]
+
+
+@st.composite
+def trigger_rows(draw) -> tuple[int, list[np.ndarray]]:
+    """Rows, and for each trigger the rows it fired for, at most once each, in any order."""
+    size = draw(st.integers(0, 40))
+    fired = st.sets(st.integers(0, size - 1)) if size else st.just(set())
+    triggers = draw(st.lists(fired, max_size=5))
+    return size, [np.array(draw(st.permutations(sorted(t))), dtype=np.int64) for t in triggers]
+
+
+@given(trigger_rows())
+def test_pieces_are_put_in_row_order_as_a_stable_sort_would(case):
+    size, owners = case
+    order, rows = _in_row_order(owners, size)
+    everything = np.concatenate([np.zeros(0, dtype=np.int64), *owners])
+    expected = np.argsort(everything, kind="stable")
+    assert order.tolist() == expected.tolist()
+    assert rows.tolist() == everything[expected].tolist()

@@ -134,9 +134,7 @@ def fired_texts(evaluation, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
         evidence.append(concat(label.take(later), said))
         owners.append(place[hit])
         earlier |= hit
-    owner = np.concatenate([np.zeros(0, dtype=np.int64), *owners])
-    order = np.argsort(owner, kind="stable")  # by output row, triggers in order within one
-    owner = owner[order]
+    order, owner = _in_row_order(owners, len(rows))
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
     index = pd.RangeIndex(len(rows))
 
@@ -145,3 +143,24 @@ def fired_texts(evaluation, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
         return str_series(spread(join_runs(runs, starts), owner[starts], len(rows)), index)
 
     return column(names), column(evidence)
+
+
+def _in_row_order(owners: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order that puts the pieces of all triggers by row, in trigger order within one
+    (a stable argsort of the rows, by counting), and the rows in that order.
+
+    Each trigger has at most one piece per row.
+    """
+    owner = np.concatenate([np.zeros(0, dtype=np.int64), *owners])
+    counts = np.bincount(owner, minlength=size)
+    next_free = np.zeros(size, dtype=np.int64)
+    np.cumsum(counts[:-1], out=next_free[1:])
+    target = np.empty(len(owner), dtype=np.int64)
+    done = 0
+    for rows in owners:
+        target[done : done + len(rows)] = next_free[rows]
+        next_free[rows] += 1
+        done += len(rows)
+    order = np.empty_like(target)
+    order[target] = np.arange(len(target))
+    return order, np.repeat(np.arange(size, dtype=np.int64), counts)
