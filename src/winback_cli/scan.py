@@ -246,14 +246,16 @@ def _assemble(
         table[column] = flags
     if "churn_reason" in people:
         table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
-    table["segment"] = abc_segments(basis_values(table, rules.value), rules.value.segments)
-    table["value_score"] = value_score(table, rules.value, facts.has_cost)
-    kept = np.flatnonzero(table["has_order"].to_numpy())
-    rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
     with OrderedPool() as pool:
-        # The trigger texts are Arrow work, which releases the GIL; the other
-        # columns, which do not read them, are put in order meanwhile.
+        # Sorting for the segments, the value score and the ranking, then the trigger
+        # texts beside the other columns: numpy and Arrow work, which releases the GIL.
+        basis = basis_values(table, rules.value)
+        segments = pool.submit(abc_segments, basis, rules.value.segments)
+        table["value_score"] = value_score(table, rules.value, facts.has_cost)
+        kept = np.flatnonzero(table["has_order"].to_numpy())
+        rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
         texts = pool.submit(fired_texts, evaluation, rows)
+        table["segment"] = segments.result()
         table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
         worth, reason = decide(table, table["status"], rules)
         table["worth_winning_back"] = worth

@@ -50,11 +50,12 @@ def abc_segments(values: pd.Series, shares: dict[str, float]) -> pd.Series:
     before = (np.cumsum(ordered) - ordered) / total if total > 0 else ordered * 0 + 1
     limits = np.cumsum([shares[name] for name in names])
     position = np.searchsorted(limits, before + 1e-12, side="left")
-    labels = np.array([*names, rest], dtype=object)[np.minimum(position, len(names))]
-    labels[ordered <= 0] = rest
-    segments = np.empty(len(labels), dtype=object)
-    segments[order] = labels
-    return pd.Series(segments, index=values.index, dtype="str")
+    label = np.minimum(position, len(names))
+    label[ordered <= 0] = len(names)
+    labels = np.empty(len(label), dtype=np.int64)
+    labels[order] = label
+    # Taken in Arrow from the few segment names: no Python string per customer.
+    return str_series(pa.array([*names, rest], pa.large_string()).take(labels), values.index)
 
 
 def value_score(table: pd.DataFrame, rules: ValueRules, has_cost: bool) -> pd.Series:
