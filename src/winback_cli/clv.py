@@ -186,12 +186,18 @@ def _scores(
     gap_days = (params["alpha"] + T) / (params["r"] + x) * unit
     last = facts.customers["last_order"].to_numpy().astype("datetime64[D]")
     due = last + np.round(np.nan_to_num(gap_days)).astype("timedelta64[D]")
+    with OrderedPool() as pool:
+        # Three independent sets of special functions, which release the GIL.
+        alive = pool.submit(p_alive, purchase_fit, x, tx, T)
+        purchases = pool.submit(expected_purchases, purchase_fit, units, x, tx, T)
+        value = clv(purchase_fit, spend_fit, rfm, units, settings.discount_rate, share, unit)
+        alive, purchases = alive.result(), purchases.result()
     return pd.DataFrame(
         {
-            "p_alive": p_alive(purchase_fit, x, tx, T),
-            "expected_purchases": expected_purchases(purchase_fit, units, x, tx, T),
+            "p_alive": alive,
+            "expected_purchases": purchases,
             "expected_spend": spend,
-            "clv": clv(purchase_fit, spend_fit, rfm, units, settings.discount_rate, share, unit),
+            "clv": value,
             "expected_next_order": pd.Series(
                 np.where(bought, due, np.datetime64("NaT")), index=facts.customers.index
             ).astype("datetime64[s]"),
