@@ -242,8 +242,7 @@ def _assemble(
     table["name"] = _display_name(people)
     table["status"] = evaluation.status
     for column in ("strategic", "opt_out"):
-        flags = people[column].fillna(False).astype(bool) if column in people else False
-        table[column] = flags
+        table[column] = people[column].fillna(False).astype(bool) if column in people else False
     if "churn_reason" in people:
         table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
     with OrderedPool() as pool:
@@ -271,13 +270,8 @@ def _assemble(
     return table[[*core, *[c for c in table.columns if c not in core]]], rows
 
 
-def _rank(table: pd.DataFrame) -> pd.DataFrame:
-    """Most valuable first; ties by customer id so output is stable."""
-    return table.take(_ranking(table)).reset_index(drop=True)
-
-
 def _ranking(table: pd.DataFrame) -> np.ndarray:
-    """The row positions of `_rank`, from `value_score` and `customer_id`.
+    """Row positions, most valuable first; ties by customer id so output is stable.
 
     Arrow sorts (stably, missing scores last, ids by code point) as pandas
     would, in a fraction of the time.
