@@ -8,8 +8,9 @@ groups, appends them to Arrow files in a temporary folder, and later hands
 back one group (whole customers) at a time.
 A small export never touches the disk; a hundred-million-row one needs memory
 for one group and the per-customer results only. Splitting and writing run
-on a thread of their own, a slice behind the caller, so that reading and
-checking the next slices go on meanwhile.
+on two threads of their own, up to two slices behind the caller, so that
+reading and checking the next slices go on meanwhile, and the last two slices
+are written side by side.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from winback_cli.facts_text import fixed_width, take_text, text_array, text_buff
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
 MAX_PARTS = 1 << 14  # group numbers fit an int16; more groups than this never pay
-WRITES_AHEAD = 1  # slices handed to the writer thread and not yet written
+WRITERS = 2  # threads writing slices; two let the last slices be written side by side
 
 
 class PartitionStore:
@@ -111,10 +112,10 @@ class PartitionStore:
             self._write(frame)
 
     def _write(self, frame: pd.DataFrame) -> None:
-        """Hand one slice to the writer thread; its pieces are numbered now, in order."""
+        """Hand one slice to a writer thread; its pieces are numbered now, in order."""
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="winback-spill")
-        self._wait(WRITES_AHEAD - 1)
+            self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="winback-spill")
+        self._wait(WRITERS - 1)
         self._writing.append(self._writer.submit(self._write_parts, frame, self._pieces))
         self._pieces += 1
 
