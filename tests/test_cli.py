@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -83,6 +84,17 @@ def test_piped_output_defaults_to_csv_and_default_status_is_leaving():
     frame = pd.read_csv(io.StringIO(result.stdout), dtype=str)
     assert set(frame["status"]) == {"churned", "at_risk"}
     assert "Orders: 1,377 rows read" in result.stderr
+
+
+def test_a_scan_freezes_what_the_imports_made():
+    # Full collections during a large scan then skip the modules' own objects.
+    gc.unfreeze()
+    try:
+        result = winback("scan", *EN, *RULES, "--format", "csv")
+        assert result.exit_code == 0, result.stderr
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_rows_read_equal_rows_used_plus_rejected(tmp_path):
@@ -248,8 +260,6 @@ def test_main_tunes_the_native_libraries_unless_the_user_chose(monkeypatch, vari
 
 
 def test_main_freezes_the_objects_at_exit_once_however_often_it_runs(monkeypatch):
-    import gc
-
     from winback_cli import cli
 
     hooks: list = []

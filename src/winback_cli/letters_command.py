@@ -86,9 +86,11 @@ def _check_targets(request: LettersRequest, ledger: Path) -> None:
 def letters_command(request: LettersRequest, stdout: Console, stderr: Console) -> None:
     """Prepare the drafts, then preview them or write them and record the campaign."""
     from winback_cli.campaign import LettersOptions, prepare
+    from winback_cli.commands import settle_imports
     from winback_cli.render import print_notes
     from winback_cli.scan import ScanOptions
 
+    settle_imports()
     rules, source = request.rules
     ledger = _ledger_path(request.ledger, source)
     _check_targets(request, ledger)

@@ -39,12 +39,13 @@ class ReportRequest:
 def report_command(request: ReportRequest, stdout: Console, stderr: Console) -> None:
     """Run the scan, compute the report and present it."""
     from winback_cli.atomic import check_writable
-    from winback_cli.commands import choose_format
+    from winback_cli.commands import choose_format, settle_imports
     from winback_cli.money import money_formatter
     from winback_cli.render import print_notes
     from winback_cli.report import compute_report
     from winback_cli.scan import ScanOptions, run_scan
 
+    settle_imports()
     rules, source = request.rules
     fmt = choose_format(
         request.fmt, request.output, stdout, file_formats=("html", "xlsx"), piped="table"
