@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -18,6 +19,14 @@ os.environ.pop("FORCE_COLOR", None)
 # CI machines have two cores and other work: hypothesis deadlines would only add noise.
 settings.register_profile("winback", deadline=None, max_examples=100)
 settings.load_profile("winback")
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    """A command run in the test process freezes the objects alive then (`settle_imports`);
+    thawing them after each test leaves later garbage collectable, as in separate runs."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
