@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from winback_cli.errors import InputError
-from winback_cli.sniff import Decoded, StreamDecoder, decode_bytes, detect_delimiter, line_breaks
+from winback_cli.sniff import Decoded, StreamDecoder, decode_bytes, detect_delimiter, newline_count
 
 
 @pytest.mark.parametrize(
@@ -145,8 +145,8 @@ def test_a_file_read_in_blocks_decodes_like_the_whole_file(cut, tail):
 
 
 @given(st.binary(max_size=300), st.integers(0, 3))
-def test_line_breaks_counts_like_bytes_count(data, megabytes):
+def test_newline_count_counts_like_bytes_count(data, megabytes):
     # Past a megabyte the count goes on in the next step; its edge must not lose or add one.
     data = b"\n" * (megabytes << 20) + data + b"x\n" * megabytes
-    assert line_breaks(data) == data.count(b"\n")
-    assert line_breaks(bytearray(data)) == data.count(b"\n")
+    assert newline_count(data) == data.count(b"\n")
+    assert newline_count(bytearray(data)) == data.count(b"\n")
