@@ -55,3 +55,92 @@ def test_a_spilled_scan_hands_memory_back_before_merging_its_groups(monkeypatch)
     assert result.exit_code == 0, result.stderr
     assert events.count("reduce") > 1  # spilled: several groups, then one merge
     assert events[-3:] == ["reduce", "release", "merge"]
+
+
+# A slice of a large export is a hundred megabytes or more. Once it has been handed on,
+# nothing on the way may keep it: the 100m scan's peak was slices kept that way.
+
+
+def test_a_spilled_slice_is_freed_before_its_groups_are_written(monkeypatch):
+    import weakref
+
+    import pyarrow.feather as feather
+
+    from winback_cli.partitions import PartitionStore
+
+    from .test_partitions import orders
+
+    alive = []
+    write = feather.write_feather
+
+    def watched(table, path, **kwargs):
+        alive.append(handed() is not None)
+        write(table, path, **kwargs)
+
+    monkeypatch.setattr(feather, "write_feather", watched)
+    frame = orders(500, 80)
+    handed = weakref.ref(frame)
+    with PartitionStore(spill_rows=10) as store:
+        store.expected_rows = 1000
+        store.add(frame)
+        del frame
+        groups = list(store.groups())
+    assert len(alive) > 1 and not any(alive)  # each group's file, written after the free
+    assert sum(len(piece) for group in groups for piece in group) == 500
+
+
+def test_reading_keeps_no_slice_it_has_handed_on(monkeypatch):
+    import weakref
+
+    from winback_cli import slices
+    from winback_cli.load import LoadLog, iter_orders
+    from winback_cli.rules import load_rules
+
+    from .conftest import EXAMPLES
+
+    monkeypatch.setattr(slices, "SLICE_BYTES", 8192)
+    monkeypatch.setattr(slices, "HEAD_BYTES", 64)
+    rules, _ = load_rules(EXAMPLES / "rules.yaml")
+    reading = iter_orders([str(EXAMPLES / "orders_de.csv")], rules, LoadLog())
+    handed = []
+    for frame in reading:
+        handed.append(weakref.ref(frame))
+        del frame  # what the scan does once a slice is stored
+        assert handed[-1]() is None  # so the reader, waiting for the next, holds none
+    assert len(handed) > 2
+
+
+def test_the_scan_keeps_no_slice_while_it_waits_for_the_next(monkeypatch):
+    import weakref
+
+    from winback_cli import order_facts
+    from winback_cli.load import LoadLog
+    from winback_cli.rules import load_rules
+    from winback_cli.scan import ScanOptions
+
+    from .test_partitions import orders
+
+    handed, kept = [], []
+
+    def reading(*_args, **_kwargs):
+        for seed in range(3):
+            kept.append(sum(ref() is not None for ref in handed))
+            yield remembered(orders(100, 10, seed))
+
+    def remembered(frame):
+        handed.append(weakref.ref(frame))
+        return frame
+
+    class Store:  # writes at once, like a spilling store whose writer is done
+        expected_rows = None
+
+        def add(self, frame):
+            pass
+
+    monkeypatch.setattr(order_facts, "iter_orders", reading)
+    rules, _ = load_rules(None)
+    span = order_facts._read_orders(
+        ScanOptions(orders=(), rules=rules, rules_source=""), LoadLog(), Store()
+    )
+    assert span.rows == 300
+    assert kept == [0, 0, 0]

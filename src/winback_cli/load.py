@@ -138,10 +138,14 @@ def _file_orders(
         jobs.append((frame, raw, before))
         pool.submit(parse_slice, frame, raw, rules, today, before)
 
+    def take(future: Future) -> pd.DataFrame:
+        frame, raw, before = jobs.pop(0)
+        return _checked(future, frame, raw, before, rules, today, decided, log)
+
     def finish(futures: Iterator[Future]) -> Iterator[pd.DataFrame]:
-        for future in futures:
-            frame, raw, before = jobs.pop(0)
-            yield _checked(future, frame, raw, before, rules, today, decided, log)
+        # `map` keeps no reference to the slice it handed on (a loop variable would,
+        # while the caller waits for the next), so a written slice can be freed.
+        yield from map(take, futures)
 
     with OrderedPool() as pool:
         for raw in prefetch(iter_table(path, progress=progress)):

@@ -150,6 +150,7 @@ def _read_orders(options: ScanOptions, log: LoadLog, store: PartitionStore) -> _
     ):
         span.add(frame)
         store.add(frame)
+        del frame  # the store frees a spilled slice once written; waiting here must not keep it
     return span
 
 

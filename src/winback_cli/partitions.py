@@ -108,15 +108,18 @@ class PartitionStore:
         except OSError as error:
             raise _no_room(tempfile.gettempdir(), error) from None
         held, self._memory = self._memory, []
-        for frame in held:
-            self._write(frame)
+        while held:
+            self._write(held.pop(0))
 
     def _write(self, frame: pd.DataFrame) -> None:
         """Hand one slice to a writer thread; its pieces are numbered now, in order."""
         if self._writer is None:
             self._writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="winback-spill")
         self._wait(WRITERS - 1)
-        self._writing.append(self._writer.submit(self._write_parts, frame, self._pieces))
+        # The writer takes the slice out of this list, so that the slice is freed once
+        # regrouped, while its groups are still being written; the job's arguments would
+        # keep it, beside its regrouped copy, until the last group is written.
+        self._writing.append(self._writer.submit(self._write_parts, [frame], self._pieces))
         self._pieces += 1
 
     def _wait(self, pending: int) -> None:
@@ -127,13 +130,15 @@ class PartitionStore:
             except OSError as error:  # disk full, folder gone: say where and what to do
                 raise _no_room(str(self._folder), error) from None
 
-    def _write_parts(self, frame: pd.DataFrame, piece: int) -> None:
+    def _write_parts(self, handed: list[pd.DataFrame], piece: int) -> None:
         # Small integers sort stably by radix; one take puts the groups one after the
         # other, and each group's file is then a zero-copy slice of it.
+        frame = handed.pop()
         part = partition_of(frame["customer_id"], self._parts).astype(np.int16)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self._parts + 1))
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        del frame
         table = pa.table([take_text(c, order) for c in table.itercolumns()], schema=table.schema)
         for k in range(self._parts):
             if bounds[k + 1] > bounds[k]:
