@@ -143,8 +143,8 @@ def _file_orders(
         return _checked(future, frame, raw, before, rules, today, decided, log)
 
     def finish(futures: Iterator[Future]) -> Iterator[pd.DataFrame]:
-        # `map` keeps no reference to the slice it handed on (a loop variable would,
-        # while the caller waits for the next), so a written slice can be freed.
+        # `map` keeps no reference to a slice it has handed on. A loop variable here would
+        # keep it until the caller asks for the next one, after it has been spilled.
         yield from map(take, futures)
 
     with OrderedPool() as pool:
