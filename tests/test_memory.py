@@ -1,4 +1,5 @@
-"""Freed memory is handed back between phases where the C library can, and ignored elsewhere."""
+"""Freed memory is handed back between phases where the C library can, and ignored elsewhere;
+no slice of a large export is kept once it has been handed on."""
 
 from __future__ import annotations
 

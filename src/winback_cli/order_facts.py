@@ -150,7 +150,7 @@ def _read_orders(options: ScanOptions, log: LoadLog, store: PartitionStore) -> _
     ):
         span.add(frame)
         store.add(frame)
-        del frame  # the store frees a spilled slice once written; waiting here must not keep it
+        del frame  # the store's now: kept here while the next is read, it outlives its spill
     return span
 
 
