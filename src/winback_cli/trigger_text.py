@@ -119,11 +119,11 @@ def fired_texts(evaluation, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
     end. Evidence a trigger left where it did not fire is not shown.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    place = np.full(len(evaluation.status), -1, dtype=np.int64)
-    place[rows] = np.arange(len(rows))
-    shown = place >= 0
+    out_row = np.full(len(evaluation.status), -1, dtype=np.int64)
+    out_row[rows] = np.arange(len(rows))
+    shown = out_row >= 0
     names, evidence, owners = [], [], []
-    earlier = np.zeros(len(place), dtype=bool)
+    earlier = np.zeros(len(out_row), dtype=bool)
     for trigger_id in evaluation.fired.columns:
         hit = evaluation.fired[trigger_id].to_numpy(dtype=bool) & shown
         said = contiguous(pa.array(evaluation.evidence[trigger_id], from_pandas=True))
@@ -132,7 +132,7 @@ def fired_texts(evaluation, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
         names.append(pa.array([trigger_id, f"; {trigger_id}"], pa.large_string()).take(later))
         label = pa.array([f"{trigger_id}: ", f" | {trigger_id}: "], pa.large_string())
         evidence.append(concat(label.take(later), said))
-        owners.append(place[hit])
+        owners.append(out_row[hit])
         earlier |= hit
     order, owner = _in_row_order(owners, len(rows))
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
