@@ -85,7 +85,7 @@ def test_a_spilled_slice_is_freed_before_its_groups_are_written(monkeypatch):
         store.expected_rows = 1000
         store.add(frame)
         del frame
-        groups = list(store.groups())
+        groups = [read() for read in store.groups()]
     assert len(alive) > 1 and not any(alive)  # each group's file, written after the free
     assert sum(len(piece) for group in groups for piece in group) == 500
 

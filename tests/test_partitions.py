@@ -30,7 +30,7 @@ def test_small_input_stays_in_memory_as_one_group():
     frame = orders(100, 10)
     with PartitionStore(spill_rows=1000) as store:
         store.add(frame)
-        groups = list(store.groups())
+        groups = [read() for read in store.groups()]
         assert not store.spilled
     assert len(groups) == 1 and groups[0][0] is frame
 
@@ -43,7 +43,9 @@ def test_large_input_is_split_into_groups_of_whole_customers():
             store.add(frame)
         assert store.spilled
         folder = store._folder
-        groups = [pd.concat(g, ignore_index=True) for g in store.groups()]
+        pieces = [read() for read in store.groups()]
+        groups = [pd.concat(group, ignore_index=True) for group in pieces]
+    assert all(len(group) == 1 for group in pieces)  # one schema: the pieces come as one frame
     assert not folder.exists()  # spilled files are removed
     assert len(groups) == 5  # 1.5 x 3000 expected rows / 1000 per group
     owners = pd.concat([g[["customer_id"]].assign(group=k) for k, g in enumerate(groups)])
@@ -59,6 +61,22 @@ def test_large_input_is_split_into_groups_of_whole_customers():
         rows = group["_row"].to_numpy()
         slices = np.flatnonzero(np.diff(rows) < 0)
         assert len(slices) <= len(frames) - 1
+
+
+def test_slices_with_other_columns_come_back_apart_and_combine_as_in_memory():
+    from winback_cli.load import combine
+
+    with_cost = orders(300, 40, 1).assign(cost=12.5, category="Tee")
+    plain = orders(300, 40, 2)  # a second file without cost or category columns
+    with PartitionStore(spill_rows=100) as store:
+        store.expected_rows = 600
+        store.add(with_cost)
+        store.add(plain)
+        groups = [combine(read()) for read in store.groups()]
+    key = ["customer_id", "_row", "amount"]
+    back = pd.concat(groups, ignore_index=True).sort_values(key, ignore_index=True)
+    whole = combine([with_cost, plain]).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(back, whole)
 
 
 def test_unknown_input_size_gets_the_default_number_of_groups():

@@ -10,6 +10,7 @@ result is the same as reducing all rows at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,14 +65,15 @@ def order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
                 "were not considered"
             )
 
-        def reduce(frames: list[pd.DataFrame]) -> _Group:
+        def reduce(read_group: Callable[[], list[pd.DataFrame]]) -> _Group:
             rejects = RejectLog()
-            frame, dropped = drop_duplicates(combine(frames), rejects)
+            frame, dropped = drop_duplicates(combine(read_group()), rejects)
             facts = compute_facts(frame, as_of, needs, first_day=span.first_day)
             return _Group(facts, rejects, dropped, frame if options.keep_rows else None)
 
         parts, kept, duplicates = [], [], 0
-        # Groups hold whole customers, so two can be reduced at once, on two threads.
+        # Groups hold whole customers, so two can be reduced at once, on two threads,
+        # each reading its own group's files while the other computes.
         for group in ordered_map(reduce, store.groups()):
             log.rejects.extend(group.rejects)
             duplicates += group.duplicates

@@ -16,11 +16,13 @@ are written side by side.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,8 @@ SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
 MAX_PARTS = 1 << 14  # group numbers fit an int16; more groups than this never pay
 WRITERS = 2  # threads writing slices; two let the last slices be written side by side
+# Windows cannot delete a file that is still mapped, and a frame may outlive `close`.
+MAP_FILES = os.name != "nt"
 
 
 class PartitionStore:
@@ -67,16 +71,22 @@ class PartitionStore:
         else:
             self._write(frame)
 
-    def groups(self) -> Iterator[list[pd.DataFrame]]:
-        """The slices' rows, a group of whole customers at a time, in the order added."""
+    def groups(self) -> Iterator[Callable[[], list[pd.DataFrame]]]:
+        """A group of whole customers at a time, as a function that reads its rows.
+
+        The rows come as the slices they were added in, in that order. Call the
+        function where the group is reduced: on a worker thread, reading one
+        group's files goes on beside the work on another group.
+        """
         if self._folder is None:
-            yield self._memory
+            memory = self._memory
+            yield lambda: memory
             return
         self._wait(0)
         for part in range(self._parts):
             files = sorted(self._folder.glob(f"part{part:04d}-*.arrow"))
             if files:
-                yield [_read(f) for f in files]
+                yield partial(_read_group, files)
 
     def close(self) -> None:
         """Remove the spilled files; the store is empty afterwards."""
@@ -155,8 +165,18 @@ def _no_room(folder: str, error: OSError) -> OutputError:
     )
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return feather.read_table(path, memory_map=False).to_pandas()
+def _read_group(files: list[Path]) -> list[pd.DataFrame]:
+    """A group's pieces, as one frame when they have one schema (the usual case).
+
+    The files are mapped, not read: their pages come straight from the page
+    cache, with no copy into fresh memory, and joined as Arrow chunks, the
+    frame is made in one copy instead of one per piece and one more to join
+    them. Memory bandwidth, not arithmetic, bounds this step on two cores.
+    """
+    tables = [feather.read_table(f, memory_map=MAP_FILES) for f in files]
+    if all(table.schema.equals(tables[0].schema) for table in tables[1:]):
+        tables = [pa.concat_tables(tables)]
+    return [table.to_pandas() for table in tables]
 
 
 def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
