@@ -35,7 +35,11 @@ def test_small_input_stays_in_memory_as_one_group():
     assert len(groups) == 1 and groups[0][0] is frame
 
 
-def test_large_input_is_split_into_groups_of_whole_customers():
+@pytest.mark.parametrize("mapped", [True, False])  # False: how Windows reads them
+def test_large_input_is_split_into_groups_of_whole_customers(monkeypatch, mapped):
+    from winback_cli import partitions
+
+    monkeypatch.setattr(partitions, "MAP_FILES", mapped)
     frames = [orders(500, 80, seed) for seed in range(6)]
     with PartitionStore(spill_rows=1000) as store:
         store.expected_rows = 3000

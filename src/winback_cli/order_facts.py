@@ -72,8 +72,8 @@ def order_facts(options: ScanOptions) -> tuple[Facts, pd.Index, Orders]:
             return _Group(facts, rejects, dropped, frame if options.keep_rows else None)
 
         parts, kept, duplicates = [], [], 0
-        # Groups hold whole customers, so two can be reduced at once, on two threads,
-        # each reading its own group's files while the other computes.
+        # Groups hold whole customers, so two can be reduced at once, on two threads; each
+        # thread makes its own group's frame, and no job keeps the pieces it came from.
         for group in ordered_map(reduce, store.groups()):
             log.rejects.extend(group.rejects)
             duplicates += group.duplicates

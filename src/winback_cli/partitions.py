@@ -74,9 +74,9 @@ class PartitionStore:
     def groups(self) -> Iterator[Callable[[], list[pd.DataFrame]]]:
         """A group of whole customers at a time, as a function that reads its rows.
 
-        The rows come as the slices they were added in, in that order. Call the
-        function where the group is reduced: on a worker thread, reading one
-        group's files goes on beside the work on another group.
+        The rows come as the slices they were added in, in that order (spilled
+        ones joined into one frame where they can be). Call the function where
+        the group is reduced, so that the copy that makes its frame runs there.
         """
         if self._folder is None:
             memory = self._memory
