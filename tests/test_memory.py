@@ -1,9 +1,12 @@
-"""Freed memory is handed back between phases where the C library can, and ignored elsewhere;
-no slice of a large export is kept once it has been handed on."""
+"""Freed memory is reused within a phase and handed back between phases where the C library
+can, and ignored elsewhere; no slice of a large export is kept once it has been handed on."""
 
 from __future__ import annotations
 
+import platform
 from unittest.mock import MagicMock, patch
+
+import pytest
 
 from winback_cli import memory
 
@@ -22,6 +25,73 @@ def test_a_c_library_without_malloc_trim_is_no_error():
         memory.release_free_memory()
     with patch.object(memory.ctypes, "CDLL", side_effect=OSError("no libc")):
         memory.release_free_memory()
+
+
+def test_glibc_keeps_one_heap_for_all_threads_and_reuses_large_blocks():
+    libc = MagicMock()
+    libc.mallopt.return_value = 1  # glibc's "done"
+    with patch.object(memory.ctypes, "CDLL", return_value=libc):
+        assert memory.reuse_freed_memory() is True
+    asked = dict(call.args for call in libc.mallopt.call_args_list)
+    # M_ARENA_MAX, M_MMAP_THRESHOLD and M_TRIM_THRESHOLD are -8, -3 and -1 in malloc.h.
+    assert asked == {-8: 1, -3: 32 * 2**20, -1: 2**30}
+
+
+def test_a_c_library_without_mallopt_or_refusing_it_is_no_error():
+    with patch.object(memory.ctypes, "CDLL", return_value=MagicMock(spec=[])):
+        assert memory.reuse_freed_memory() is False
+    with patch.object(memory.ctypes, "CDLL", side_effect=OSError("no libc")):
+        assert memory.reuse_freed_memory() is False
+    refusing = MagicMock()
+    refusing.mallopt.return_value = 0
+    with patch.object(memory.ctypes, "CDLL", return_value=refusing):
+        assert memory.reuse_freed_memory() is False
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_then_serves_a_16_mb_block_from_its_heap_instead_of_mapping_it():
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in [
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            ]
+        ]
+
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("glibc before 2.33 has no mallinfo2")
+    libc.mallinfo2.restype = MallInfo2
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    assert memory.reuse_freed_memory() is True  # harmless to repeat in this process
+    mapped = libc.mallinfo2().hblks  # blocks mapped apart, each unmapped when freed
+    block = libc.malloc(16 << 20)
+    try:
+        assert libc.mallinfo2().hblks == mapped
+    finally:
+        libc.free(block)
+
+
+def test_the_command_line_sets_the_allocator_up_before_running_a_command(monkeypatch):
+    from winback_cli import cli
+
+    calls = []
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append("set") or True)
+    monkeypatch.setattr(cli, "app", lambda: calls.append("run"))
+    cli.main()
+    assert calls == ["set", "run"]
 
 
 def test_arrow_returns_its_unused_memory():
