@@ -61,12 +61,15 @@ def iter_table(
         yield from _iter_parquet(path, report)
         return
     with open_input(path) as (stream, source):
-        first = stream.read(max(slice_bytes, head_bytes))
-        while True:  # the head must hold the whole header row; is there more?
-            more = stream.read(1 if _holds_header(first) else head_bytes)
-            first += more
-            if not more or _holds_header(first):
-                break
+        size = max(slice_bytes, head_bytes)
+        # A byte past the first slice tells whether more follows; read apart and appended,
+        # it would copy the whole slice.
+        first = stream.read(size + 1)
+        more = len(first) > size
+        while more and not _holds_header(first):  # the head must hold the whole header row
+            piece = stream.read(head_bytes)
+            first += piece
+            more = bool(piece)
         if not more:
             table = table_from_bytes(first, source)
             report(len(first), table.rows_read)
