@@ -31,15 +31,21 @@ def _numbers_repeat(orders: pd.DataFrame) -> np.ndarray:
     """Rows whose date and numeric columns all equal those of another row (a superset
     of the exact duplicates: a hash collision only adds a candidate)."""
     key = np.zeros(len(orders), dtype=np.uint64)
+    prime = np.uint64(1099511628211)
     for column in ("order_date", "amount", "cost", "quantity"):
         if column in orders.columns:
             values = orders[column].to_numpy()
             if values.dtype.kind == "M":
-                bits = values.astype("datetime64[s]")
+                bits = values.astype("datetime64[s]", copy=False).view(np.uint64)
             else:  # equal values, equal bits: -0.0 becomes 0.0, every NaN the same NaN
-                bits = np.where(np.isnan(values), np.nan, values + 0.0)
-            bits = np.ascontiguousarray(bits).view(np.uint64)
-            key = (key * np.uint64(1099511628211)) ^ bits
+                bits = values + 0.0
+                missing = np.isnan(bits)
+                if missing.any():
+                    bits[missing] = np.nan
+                bits = bits.view(np.uint64)
+            # In place: a group has millions of rows, and fresh arrays cost page faults.
+            key *= prime
+            key ^= bits
     # Sorting packed integers finds repeats several times faster than a hash table.
     repeats = np.zeros(len(key), dtype=bool)
     repeats[repeated_positions((key >> np.uint64(1)).astype(np.int64), 63)] = True

@@ -193,8 +193,9 @@ def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
         width = grid.shape[1]
         mixed = np.full(len(array), width, dtype=np.uint64)
         for back in range(1, 9):
-            byte = grid[:, width - back].astype(np.uint64) if back <= width else np.uint64(0)
-            mixed = (mixed * prime) ^ byte
+            mixed *= prime  # in place: no fresh array (and page faults) per byte
+            if back <= width:
+                mixed ^= grid[:, width - back]
         return (mixed % np.uint64(parts)).astype(np.int64)
     offsets, raw = text_buffers(array)
     raw = raw if len(raw) else np.zeros(1, np.uint8)
