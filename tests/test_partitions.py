@@ -49,6 +49,7 @@ def test_large_input_is_split_into_groups_of_whole_customers(monkeypatch, mapped
         folder = store._folder
         pieces = [read() for read in store.groups()]
         groups = [pd.concat(group, ignore_index=True) for group in pieces]
+        assert not list(folder.iterdir())  # each group's files go once it is read
     assert all(len(group) == 1 for group in pieces)  # one schema: the pieces come as one frame
     assert not folder.exists()  # spilled files are removed
     assert len(groups) == 5  # 1.5 x 3000 expected rows / 1000 per group

@@ -76,7 +76,8 @@ class PartitionStore:
 
         The rows come as the slices they were added in, in that order (spilled
         ones joined into one frame where they can be). Call the function where
-        the group is reduced, so that the copy that makes its frame runs there.
+        the group is reduced, so that the copy that makes its frame runs there;
+        call it once: a spilled group's files are removed once read.
         """
         if self._folder is None:
             memory = self._memory
@@ -166,7 +167,8 @@ def _no_room(folder: str, error: OSError) -> OutputError:
 
 
 def _read_group(files: list[Path]) -> list[pd.DataFrame]:
-    """A group's pieces, as one frame when they have one schema (the usual case).
+    """A group's pieces, as one frame when they have one schema (the usual case); the
+    group's files are removed.
 
     The files are mapped, not read: their pages come straight from the page
     cache, with no copy into fresh memory, and joined as Arrow chunks, the
@@ -176,7 +178,14 @@ def _read_group(files: list[Path]) -> list[pd.DataFrame]:
     tables = [feather.read_table(f, memory_map=MAP_FILES) for f in files]
     if all(table.schema.equals(tables[0].schema) for table in tables[1:]):
         tables = [pa.concat_tables(tables)]
-    return [table.to_pandas() for table in tables]
+    frames = [table.to_pandas() for table in tables]
+    del tables
+    # Read once, the files can go: removed here, on the thread that reduces the group,
+    # rather than all at once by `close` while the scan waits. A mapping outlives its
+    # file's name, so this is safe for frames that still point into one.
+    for file in files:
+        file.unlink(missing_ok=True)
+    return frames
 
 
 def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
