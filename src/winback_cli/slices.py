@@ -87,9 +87,11 @@ def _iter_slices(
     header_end = record_end(head.body)
     start = header_end  # the header stays in front of every slice's records
     # One buffer, reused slice after slice: fresh memory for every block would cost the
-    # system a page fault per 4 KB, more than reading and copying the bytes does.
-    work = bytearray(start + max(len(head.body) - start, slice_bytes) + slice_bytes // 4 + 1)
-    work[: len(head.body)] = head.body
+    # system a page fault per 4 KB, more than reading and copying the bytes does. Made
+    # from the head and then extended, it is not zeroed first where the head goes.
+    size = start + max(len(head.body) - start, slice_bytes) + slice_bytes // 4 + 1
+    work = bytearray(head.body)
+    work += bytes(size - len(work))
     fill = len(head.body)  # bytes in use: the header, then records not parsed yet
     block = bytearray(max(slice_bytes // 4, 1))  # one read; a slice takes about four
     rows_before, lines_before, consumed, yielded = head.skipped, 0, len(first), False
