@@ -76,6 +76,21 @@ def test_no_more_jobs_run_at_once_than_there_are_threads():
     assert most[0] <= 2
 
 
+def test_a_thread_done_early_starts_the_next_job_while_the_oldest_still_runs():
+    third_started = threading.Event()
+
+    def job(item: int) -> int:
+        if item == 0:  # the oldest job runs until the third has started
+            return int(third_started.wait(timeout=5))
+        if item == 2:
+            third_started.set()
+        return item
+
+    started = time.perf_counter()
+    assert list(ordered_map(job, range(3), threads=2)) == [1, 1, 2]
+    assert time.perf_counter() - started < 4  # not waited out
+
+
 def test_leaving_early_waits_for_a_running_job():
     finished = []
 

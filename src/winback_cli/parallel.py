@@ -4,7 +4,8 @@ pyarrow and numpy release the GIL inside their kernels, so two slices of an
 export, or two groups of customers, can be worked on at once: on a 2-core
 machine that nearly halves the time of those stages. Results come back in
 submission order, so whatever follows sees the same sequence as a plain
-loop, and at most `threads` jobs are in flight, which bounds memory.
+loop, and at most `threads` jobs run (`ordered_map` queues one more), which
+bounds memory.
 With one thread the jobs simply run one after the other in the caller.
 """
 
@@ -44,9 +45,10 @@ class OrderedPool:
         self._pending.append(future)
         return future
 
-    def ready(self) -> Iterator[Future]:
-        """The oldest futures, while as many jobs are in flight as there are threads."""
-        while len(self._pending) >= self.threads:
+    def ready(self, queued: int = 0) -> Iterator[Future]:
+        """The oldest futures, while as many jobs are in flight as there are threads
+        (and `queued` more, waiting for a thread)."""
+        while len(self._pending) >= self.threads + queued:
             yield self._pending.popleft()
 
     def rest(self) -> Iterator[Future]:
@@ -74,7 +76,9 @@ def ordered_map(
     with OrderedPool(threads) as pool:
         for item in items:
             pool.submit(job, item)
-            for future in pool.ready():
+            # One job waits for a thread: a thread done before the oldest job starts it
+            # instead of idling until the oldest is done and the next one submitted.
+            for future in pool.ready(queued=1):
                 yield future.result()
         for future in pool.rest():
             yield future.result()
