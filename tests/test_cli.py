@@ -367,6 +367,51 @@ def test_scan_reads_feedback_and_the_ledger(tmp_path, monkeypatch):
     assert "contacted within" in again.stderr
 
 
+TWO_TRIGGERS = (
+    "triggers:\n"
+    "  - {id: gone, kind: inactive, for: 6mo}\n"
+    "  - {id: halved, kind: revenue_drop, window: 12mo, below: 50%, severity: at_risk}\n"
+)
+
+
+def scan_with_rules(tmp_path, text: str) -> pd.DataFrame:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text, encoding="utf-8")
+    found = scan_csv(*EN, "--rules", str(rules))
+    assert list(found.columns[:6]) == [
+        "customer_id",
+        "name",
+        "status",
+        "triggers",
+        "evidence",
+        "segment",
+    ]
+    return found
+
+
+# The scan makes the trigger texts beside the playbook and waits for them first only
+# when the rules ask which triggers fired, as the next two do.
+def test_a_playbook_can_pick_measures_by_the_triggers_that_fired(tmp_path):
+    playbook = (
+        "playbook:\n  rules:\n    - {id: call_the_gone, when: {trigger: gone}, channel: phone}\n"
+    )
+    found = scan_with_rules(tmp_path, TWO_TRIGGERS + playbook)
+    leaving = found[found["worth_winning_back"] == "true"]
+    gone = leaving["triggers"].str.split("; ").map(lambda ids: "gone" in ids)
+    assert gone.any() and (~gone).any()
+    assert (leaving.loc[gone, "measure"] == "call_the_gone").all()
+    assert (leaving.loc[~gone, "measure"] == "default").all()
+
+
+def test_a_scan_takes_reasons_from_the_triggers_that_fired(tmp_path):
+    found = scan_with_rules(tmp_path, TWO_TRIGGERS + "reasons:\n  from_triggers: {halved: price}\n")
+    # A reason in the customer file comes first; the trigger gives the others theirs.
+    halved = found["triggers"].str.contains("halved") & (found["reason_source"] != "customer file")
+    assert halved.any()
+    assert (found.loc[halved, "reason"] == "price").all()
+    assert (found.loc[halved, "reason_source"] == "trigger halved").all()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_closed_pipe_ends_quietly(tmp_path, fmt):
     # Far more output than a pipe buffer holds, so `head` really closes it early.

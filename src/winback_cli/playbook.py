@@ -77,6 +77,14 @@ def _matches(when, table: pd.DataFrame, basis: pd.Series) -> np.ndarray:
     return mask.to_numpy(dtype=bool)
 
 
+def reads_fired_triggers(rules: Rules) -> bool:
+    """Whether `plan` looks at which triggers fired (the `triggers` and `evidence` columns):
+    a playbook rule with `when: trigger`, or `reasons.from_triggers`."""
+    return bool(rules.reasons.from_triggers) or any(
+        rule.when.trigger for rule in rules.playbook.rules
+    )
+
+
 def _check_triggers(rules: Rules) -> None:
     known = {trigger.id for trigger in rules.triggers}
     for rule in rules.playbook.rules:

@@ -11,6 +11,7 @@ table is the documented output contract of every format.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from winback_cli.memory import release_free_memory
 from winback_cli.money import money_formatter
 from winback_cli.order_facts import order_facts
 from winback_cli.parallel import OrderedPool
-from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan
+from winback_cli.playbook import PLAN_COLUMNS, plan_for_scan, reads_fired_triggers
 from winback_cli.reasons import data_signals
 from winback_cli.rules import Rules
 from winback_cli.slices import Progress
@@ -162,25 +163,31 @@ def run_scan(options: ScanOptions) -> ScanResult:
             f"{only_returns} customer(s) have only returns/credit notes before the "
             "as-of date and were not scanned"
         )
-    table, rows = _assemble(facts, ids, people, evaluation, rules, rounded(scores))
-    if customers is not None:
-        notes.extend(_coverage_notes(ids, customers))
-    feedback = None
-    if options.feedback:
-        from winback_cli.reasons import load_feedback
+    with OrderedPool() as pool:
+        # The trigger texts are made on a second thread while the playbook runs, which
+        # holds the GIL; the playbook waits for them only if its rules ask which fired.
+        table, rows, texts = _assemble(facts, ids, people, evaluation, rules, rounded(scores), pool)
+        if customers is not None:
+            notes.extend(_coverage_notes(ids, customers))
+        feedback = None
+        if options.feedback:
+            from winback_cli.reasons import load_feedback
 
-        feedback, feedback_notes = load_feedback(options.feedback, rules)
-        notes.extend(feedback_notes)
-    table, more = plan_for_scan(
-        table,
-        rules,
-        signals.iloc[rows],  # in the table's order: no lookup by id needed
-        as_of,
-        options.rules_source,
-        options.today,
-        ledger=options.ledger,
-        feedback=feedback,
-    )
+            feedback, feedback_notes = load_feedback(options.feedback, rules)
+            notes.extend(feedback_notes)
+        if reads_fired_triggers(rules):
+            table = _with_texts(table, texts)
+        table, more = plan_for_scan(
+            table,
+            rules,
+            signals.iloc[rows],  # in the table's order: no lookup by id needed
+            as_of,
+            options.rules_source,
+            options.today,
+            ledger=options.ledger,
+            feedback=feedback,
+        )
+        table = _with_texts(table, texts)
     notes.extend(more)
     return ScanResult(
         table, _summarise(table), as_of.date(), orders, customers, tuple(notes), signals
@@ -224,13 +231,15 @@ def _display_name(people: pd.DataFrame) -> pd.Series:
 
 
 def _assemble(
-    facts, ids, people, evaluation, rules: Rules, scores
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The customers with an order, most valuable first, with every column; and their rows.
+    facts, ids, people, evaluation, rules: Rules, scores, pool: OrderedPool
+) -> tuple[pd.DataFrame, np.ndarray, Future]:
+    """The customers with an order, most valuable first; their rows; their trigger texts.
 
-    The rows are positions in the facts, in the table's order. Segments and
-    value scores are worked out over all customers, as before the ranking;
-    the texts are made in the ranked order, so they are never reordered.
+    The table has every column but `triggers` and `evidence`, whose texts are
+    made on `pool` (`_with_texts` adds them). The rows are positions in the
+    facts, in the table's order. Segments and value scores are worked out over
+    all customers, as before the ranking; the texts are made in the ranked
+    order, so they are never reordered.
     """
     if rules.value.basis == "margin_per_year" and not facts.has_cost:
         raise RulesError(
@@ -245,21 +254,19 @@ def _assemble(
         table[column] = people[column].fillna(False).astype(bool) if column in people else False
     if "churn_reason" in people:
         table["churn_reason"] = people["churn_reason"].fillna("").astype("str")
-    with OrderedPool() as pool:
-        # Sorting for the segments, the value score and the ranking, then the trigger
-        # texts beside the other columns: numpy and Arrow work, which releases the GIL.
-        basis = basis_values(table, rules.value)
-        segments = pool.submit(abc_segments, basis, rules.value.segments)
-        table["value_score"] = value_score(table, rules.value, facts.has_cost)
-        kept = np.flatnonzero(table["has_order"].to_numpy())
-        rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
-        texts = pool.submit(fired_texts, evaluation, rows)
-        table["segment"] = segments.result()
-        table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
-        worth, reason = decide(table, table["status"], rules)
-        table["worth_winning_back"] = worth
-        table["decision_reason"] = reason
-        table["triggers"], table["evidence"] = texts.result()
+    # Sorting for the segments, the value score and the ranking, then the trigger
+    # texts beside the other columns: numpy and Arrow work, which releases the GIL.
+    basis = basis_values(table, rules.value)
+    segments = pool.submit(abc_segments, basis, rules.value.segments)
+    table["value_score"] = value_score(table, rules.value, facts.has_cost)
+    kept = np.flatnonzero(table["has_order"].to_numpy())
+    rows = kept[_ranking(table[["value_score", "customer_id"]].iloc[kept])]
+    texts = pool.submit(fired_texts, evaluation, rows)
+    table["segment"] = segments.result()
+    table = table.drop(columns=["has_order"]).take(rows).reset_index(drop=True)
+    worth, reason = decide(table, table["status"], rules)
+    table["worth_winning_back"] = worth
+    table["decision_reason"] = reason
     extra = [c for c in people.columns if not c.startswith("_") and c not in table.columns]
     for column in extra:
         table[column] = people[column].to_numpy()[rows]
@@ -267,7 +274,18 @@ def _assemble(
     table[money] = table[money].round(2)
     table[["returns_value", "tenure_years"]] = table[["returns_value", "tenure_years"]].round(2)
     core = [c for c in CORE_COLUMNS if c in table.columns]
-    return table[[*core, *[c for c in table.columns if c not in core]]], rows
+    return table[[*core, *[c for c in table.columns if c not in core]]], rows, texts
+
+
+def _with_texts(table: pd.DataFrame, texts: Future) -> pd.DataFrame:
+    """`table` with the `triggers` and `evidence` columns after `status`, once made."""
+    if "triggers" in table.columns:
+        return table
+    triggers, evidence = texts.result()
+    at = table.columns.get_loc("status") + 1
+    table.insert(at, "triggers", triggers)
+    table.insert(at + 1, "evidence", evidence)
+    return table
 
 
 def _ranking(table: pd.DataFrame) -> np.ndarray:
