@@ -42,6 +42,25 @@ def test_csv_floats_follow_the_rule_for_every_value(values, decimal):
     assert plain_decimals(array, decimal).to_pylist() == [plain(v, decimal) for v in values]
 
 
+def test_missing_values_become_nulls_all_at_once(monkeypatch):
+    # A scan without lifetime values has whole columns of NaN: none of them may take
+    # the one-by-one path that huge values and infinities take.
+    import winback_cli.textbytes as textbytes
+
+    spelled = []
+    original = textbytes._huge_or_infinite
+    monkeypatch.setattr(
+        textbytes, "_huge_or_infinite", lambda v, d: spelled.append(v) or original(v, d)
+    )
+    values = np.array([np.nan] * 1000 + [np.inf, 2.5, 1e20])
+    assert plain_decimals(values, ",").to_pylist() == [None] * 1000 + [
+        "inf",
+        "2,5",
+        "100000000000000000000",
+    ]
+    assert spelled == [np.inf, 1e20]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(FLOATS | DECIMALS, max_size=40))
 def test_json_floats_are_their_repr(values):

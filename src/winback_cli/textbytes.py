@@ -256,15 +256,19 @@ def plain_decimals(values: np.ndarray, decimal: str) -> pa.Array:
     text = pack(join_columns(parts), lengths)
     if exact.all():
         return text
-    # Rare: huge values and infinities, formatted one by one.
-    odd = np.flatnonzero(~exact)
-    fixed = pa.array([_huge_or_infinite(values[i], decimal) for i in odd], pa.large_string())
-    return replace_rows(text, odd, fixed)
+    missing = np.isnan(values)
+    # Rare: huge values and infinities, formatted one by one. Missing values can fill
+    # whole columns (no lifetime value), so they become nulls all at once.
+    odd = np.flatnonzero(~exact & ~missing)
+    if len(odd):
+        fixed = pa.array([_huge_or_infinite(values[i], decimal) for i in odd], pa.large_string())
+        text = replace_rows(text, odd, fixed)
+    if missing.any():
+        text = pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
+    return text
 
 
-def _huge_or_infinite(value: float, decimal: str) -> str | None:
-    if np.isnan(value):
-        return None
+def _huge_or_infinite(value: float, decimal: str) -> str:
     if np.isinf(value):
         return "inf" if value > 0 else "-inf"
     return np.format_float_positional(value, precision=6, trim="-").replace(".", decimal)
