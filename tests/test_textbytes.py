@@ -83,6 +83,24 @@ def test_datetimes_leave_missing_and_far_years_to_the_caller():
     assert odd.tolist() == [False, True, True]
 
 
+def test_dates_spell_far_years_one_by_one_and_missing_ones_as_null(monkeypatch):
+    replaced = []
+    replace_rows = textbytes.replace_rows
+    monkeypatch.setattr(
+        textbytes,
+        "replace_rows",
+        lambda t, rows, o: replaced.append(len(rows)) or replace_rows(t, rows, o),
+    )
+    values = np.array(["2025-03-02", "NaT", "0999-12-31", "NaT"], dtype="datetime64[s]")
+    text = textbytes.date_texts(pd.Series(values), False, " ", day_first=True)
+    assert text.to_pylist() == ["02.03.2025", None, "31.12.0999", None]
+    assert replaced == [1]  # the far year only
+    # A column can be all NaT (no lifetime value): none of it is spelled one by one.
+    nothing = textbytes.date_texts(pd.Series(values[[1, 3]]), False, " ")
+    assert nothing.to_pylist() == [None, None]
+    assert replaced == [1]
+
+
 def test_buffers_of_sliced_chunked_and_null_text():
     text = pa.chunked_array([["=a", "b"], [None, "", "+c"]], pa.large_string())
     assert first_bytes(text).tolist() == [ord("="), ord("b"), 0, 0, ord("+")]

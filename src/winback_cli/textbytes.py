@@ -176,15 +176,22 @@ def date_texts(
 ) -> pa.Array:
     """`datetimes` of a naive datetime column; NaT is null, far years go through strftime."""
     separator = time_separator if with_time else None
-    text, odd = datetimes(dates.to_numpy(), time_separator=separator, day_first=day_first)
+    values = dates.to_numpy()
+    text, odd = datetimes(values, time_separator=separator, day_first=day_first)
     if not odd.any():
         return text
-    pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if with_time else "%Y-%m-%d"
-    rows = np.flatnonzero(odd)
-    other = pa.array(dates.iloc[rows].dt.strftime(pattern), pa.large_string(), from_pandas=True)
-    if day_first:  # reorder the ISO text
-        other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
-    return replace_rows(text, rows, other)
+    # NaT can fill a column (no lifetime value): it becomes null all at once.
+    missing = np.isnat(values)
+    rows = np.flatnonzero(odd & ~missing)
+    if len(rows):
+        pattern = f"%Y-%m-%d{time_separator}%H:%M:%S" if with_time else "%Y-%m-%d"
+        other = pa.array(dates.iloc[rows].dt.strftime(pattern), pa.large_string(), from_pandas=True)
+        if day_first:  # reorder the ISO text
+            other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
+        text = replace_rows(text, rows, other)
+    if missing.any():
+        text = pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
+    return text
 
 
 def replace_rows(text: pa.Array, rows: np.ndarray, other: pa.Array) -> pa.Array:
