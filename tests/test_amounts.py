@@ -267,3 +267,39 @@ def test_fast_path_reads_plain_numbers_like_the_full_path(values, decimal, comma
     pd.testing.assert_series_equal(fast.values, full.values)
     assert fast.problems.tolist() == full.problems.tolist()
     assert fast.decimal == full.decimal
+
+
+written_amounts = st.builds(
+    written,
+    st.integers(-(10**9), 10**9),
+    st.sampled_from(["de", "en"]),
+    st.booleans(),
+    st.sampled_from(["", "€", "EUR"]),
+    st.sampled_from(["lead", "trail", "parens"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(written_amounts, amountish), min_size=1, max_size=12, unique=True),
+    st.lists(st.integers(1, 3), min_size=12, max_size=12),
+    st.randoms(use_true_random=False),
+    st.sampled_from([None, ".", ","]),
+)
+def test_repeated_values_read_as_if_each_were_read_alone(distinct, times, order, decimal):
+    # Values that repeat are read once each, their evidence for the separator counted
+    # as often as they occur: the result is that of reading every value.
+    import winback_cli.amounts as amounts
+
+    values = [v for v, n in zip(distinct, times, strict=False) for _ in range(n)]
+    order.shuffle(values)
+    result = parse_amounts(column(*values), decimal=decimal, decimal_hint=",")
+    text = amounts._arrow_text(column(*values))
+    present = amounts._bytes_in(text)
+    if amounts._parse_plain(text, present, decimal, ",") is not None:
+        return  # bare numbers: the test above compares that path
+    numbers, problems, used, currencies = amounts._read(text, present, decimal, ",")
+    floats = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float)
+    np.testing.assert_array_equal(result.values.to_numpy(), floats)
+    assert result.problems.tolist() == problems.to_pylist()
+    assert (result.decimal, result.currencies) == (used, currencies)

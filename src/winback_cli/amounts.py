@@ -83,17 +83,18 @@ def parse_amounts(
     if fast is not None:
         numbers, used = fast
         return _result(values, numbers, _problems(text, pc.is_null(numbers), None, used), used)
-    trimmed = pc.utf8_trim_whitespace(text)
-    shaped = pc.match_substring_regex(trimmed, _SHAPE)
-    core = pc.utf8_trim(trimmed, _EDGES)
-    readable = {sep: pc.and_(shaped, pc.match_substring_regex(core, _VALID[sep])) for sep in ".,"}
-    used, contradicting = _decide(readable, decimal, decimal_hint)
-    valid = readable[used]
-    numbers = _to_float(pc.if_else(valid, core, pa.scalar(None, _LARGE)), used, present)
-    numbers = pc.if_else(_negative(trimmed, core, present), pc.negate(numbers), numbers)
-    bad = pc.or_(pc.invert(valid), pc.is_null(numbers))
-    problems = _problems(trimmed, bad, contradicting, used, forced=decimal is not None)
-    return _result(values, numbers, problems, used, _currencies(trimmed, valid, present))
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) > len(text) // 2:
+        return _result(values, *_read(text, present, decimal, decimal_hint))
+    # Amounts repeat (prices, cents), and a few `1.234,50` send a whole column here: each
+    # distinct text is read once, its evidence for the separator counted as often as it occurs.
+    times = np.bincount(encoded.indices.to_numpy(), minlength=len(encoded.dictionary))
+    numbers, problems, used, currencies = _read(
+        encoded.dictionary, present, decimal, decimal_hint, times
+    )
+    return _result(
+        values, numbers.take(encoded.indices), problems.take(encoded.indices), used, currencies
+    )
 
 
 def parse_number(text: str, decimal: Separator | None = ".") -> float:
@@ -203,13 +204,43 @@ def _proves_decimal(plain: pa.Array, sep: str) -> bool:
     return with_sep > (pc.sum(pc.match_substring_regex(plain, _AMBIGUOUS)).as_py() or 0)
 
 
-def _decide(readable: dict[str, pa.Array], decimal: Separator | None, hint: Separator):
+def _read(
+    text: pa.Array,
+    present: frozenset[int],
+    decimal: Separator | None,
+    hint: Separator,
+    times: np.ndarray | None = None,
+) -> tuple[pa.Array, pa.Array, str, frozenset[str]]:
+    """Numbers, problems, separator and currencies of any column: the full reading.
+
+    `times` says how often each value occurs, where `text` holds each value once.
+    """
+    trimmed = pc.utf8_trim_whitespace(text)
+    shaped = pc.match_substring_regex(trimmed, _SHAPE)
+    core = pc.utf8_trim(trimmed, _EDGES)
+    readable = {sep: pc.and_(shaped, pc.match_substring_regex(core, _VALID[sep])) for sep in ".,"}
+    used, contradicting = _decide(readable, decimal, hint, times)
+    valid = readable[used]
+    numbers = _to_float(pc.if_else(valid, core, pa.scalar(None, _LARGE)), used, present)
+    numbers = pc.if_else(_negative(trimmed, core, present), pc.negate(numbers), numbers)
+    bad = pc.or_(pc.invert(valid), pc.is_null(numbers))
+    problems = _problems(trimmed, bad, contradicting, used, forced=decimal is not None)
+    return numbers, problems, used, _currencies(trimmed, valid, present)
+
+
+def _decide(
+    readable: dict[str, pa.Array],
+    decimal: Separator | None,
+    hint: Separator,
+    times: np.ndarray | None = None,
+):
     """The column's decimal separator, and the values only the other one can read (or None).
 
     A value readable one way only proves that separator; `1.234` proves neither.
+    Each value counts `times` times, where given.
     """
     only = {sep: pc.and_(ok, pc.invert(readable[_OTHER[sep]])) for sep, ok in readable.items()}
-    counts = {sep: pc.sum(mask).as_py() or 0 for sep, mask in only.items()}
+    counts = {sep: _count(mask, times) for sep, mask in only.items()}
     if decimal is not None:
         used = decimal
     elif counts["."] == counts[","]:
@@ -218,6 +249,12 @@ def _decide(readable: dict[str, pa.Array], decimal: Separator | None, hint: Sepa
         used = "." if counts["."] > counts[","] else ","
     other = _OTHER[used]
     return used, (only[other] if counts[other] else None)
+
+
+def _count(mask: pa.Array, times: np.ndarray | None) -> int:
+    if times is None:
+        return pc.sum(mask).as_py() or 0
+    return int(times[mask.to_numpy(zero_copy_only=False)].sum())
 
 
 def _negative(trimmed: pa.Array, core: pa.Array, present: frozenset[int]) -> pa.Array:
