@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from unittest.mock import patch
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from winback_cli import sniff
 from winback_cli.errors import InputError
-from winback_cli.sniff import Decoded, StreamDecoder, decode_bytes, detect_delimiter, newline_count
+from winback_cli.sniff import (
+    Decoded,
+    StreamDecoder,
+    decode_bytes,
+    detect_delimiter,
+    is_utf8,
+    newline_count,
+)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +151,54 @@ def test_a_file_read_in_blocks_decodes_like_the_whole_file(cut, tail):
     out = b"".join(decoder.decode(b, final=k == len(blocks) - 1) for k, b in enumerate(blocks))
     assert out.decode("utf-8") == whole.text
     assert decoder.encoding == whole.encoding
+
+
+@given(st.binary(max_size=40) | st.text(max_size=20).map(str.encode))
+def test_the_quick_utf8_check_judges_like_the_decoder(data):
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert not is_utf8(data)
+    else:
+        assert is_utf8(data)
+
+
+pieces = st.lists(
+    st.sampled_from([b"ab,1\n", b"K\xc3\xb6ln,2\n", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xe9"])
+    | st.binary(max_size=4),
+    max_size=30,
+)
+
+
+def decoded_in_blocks(data: bytes, size: int) -> tuple:
+    decoder = StreamDecoder("x.csv")
+    blocks = [data[k : k + size] for k in range(0, len(data), size)] or [b""]
+    try:
+        out = b"".join(
+            decoder.decode(bytearray(b), final=k == len(blocks) - 1) for k, b in enumerate(blocks)
+        )
+    except InputError as error:
+        return ("error", str(error))
+    return (bytes(out), decoder.encoding, decoder.warnings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces, st.integers(1, 9))
+def test_blocks_checked_quickly_decode_as_the_decoder_alone_would(parts, size):
+    data = b"".join(parts)
+    quick = decoded_in_blocks(data, size)
+    with patch.object(sniff, "is_utf8", lambda _data: False):  # always the decoder
+        assert quick == decoded_in_blocks(data, size)
+
+
+@pytest.mark.parametrize("end", [b"\xe0\x80", b"\xc3\xc3", b"\xf4\x90", b"\xe2\x82"])
+def test_a_block_ending_in_a_broken_character_decodes_as_the_decoder_alone_would(end):
+    # `\xe2\x82` may go on in the next block; the others are wrong already, so the
+    # whole block, umlaut included, is read as cp1252 as the decoder would read it.
+    data = b"K\xc3\xb6ln,1\n" + end + b"ab\n"
+    quick = decoded_in_blocks(data, 10)
+    with patch.object(sniff, "is_utf8", lambda _data: False):
+        assert quick == decoded_in_blocks(data, 10)
 
 
 @given(st.binary(max_size=300), st.integers(0, 3))

@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 from winback_cli.bad_rows import bad_records, check_quotes, describe, has_line_breaks, locate_rows
 from winback_cli.errors import ColumnError, InputError
 from winback_cli.header_row import SAMPLE, Head, read_head
-from winback_cli.sniff import decode_bytes
+from winback_cli.sniff import decode_bytes, is_utf8
 
 ROW = "_row"  # spreadsheet row number of each record (header is row 1)
 FILE = "_file"  # the file a parsed order row came from
@@ -93,17 +93,9 @@ def _utf8_body(data: bytes, source: str) -> tuple[bytes, str, tuple[str, ...]]:
     large file is not held three times (bytes, text, re-encoded bytes); only
     its first megabyte is decoded, for the header and the delimiter.
     """
-    if b"\x00" not in data:
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for start in range(0, len(data), SAMPLE):
-                decoder.decode(data[start : start + SAMPLE])
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            pass
-        else:
-            body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
-            return body, body[:SAMPLE].decode("utf-8", errors="ignore"), ()
+    if b"\x00" not in data and is_utf8(data):
+        body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        return body, body[:SAMPLE].decode("utf-8", errors="ignore"), ()
     decoded = decode_bytes(data, source)
     return decoded.text.encode("utf-8"), decoded.text, decoded.warnings
 
