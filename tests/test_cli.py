@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from winback_cli.cli import app
+from winback_cli.scan import CORE_COLUMNS
 
 from .conftest import EXAMPLES, ROOT
 
@@ -378,14 +379,7 @@ def scan_with_rules(tmp_path, text: str) -> pd.DataFrame:
     rules = tmp_path / "rules.yaml"
     rules.write_text(text, encoding="utf-8")
     found = scan_csv(*EN, "--rules", str(rules))
-    assert list(found.columns[:6]) == [
-        "customer_id",
-        "name",
-        "status",
-        "triggers",
-        "evidence",
-        "segment",
-    ]
+    assert list(found.columns[:6]) == list(CORE_COLUMNS[:6])  # the texts after `status`
     return found
 
 
