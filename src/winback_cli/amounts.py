@@ -6,9 +6,10 @@ once per column from the values that prove it (`1.234,56`, `12,5`,
 `1,234,567` can each be read one way only); values like `1.234` that fit
 both readings follow that evidence, else the hint. Values that contradict the
 column's majority are reported, not guessed. Everything runs as pyarrow
-compute kernels over the whole column: pandas' `.str.extract` falls back to
-Python per value and RE2 capture groups are slow, so the code checks the
-shape with one capture-free regex and cuts the number out with trims.
+compute kernels over the whole column (over its distinct values, where they
+repeat): pandas' `.str.extract` falls back to Python per value and RE2 capture
+groups are slow, so the code checks the shape with one capture-free regex and
+cuts the number out with trims.
 """
 
 from __future__ import annotations
