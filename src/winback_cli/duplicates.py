@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from winback_cli.facts_orders import repeated_positions
+from winback_cli.facts_text import mix_into
 from winback_cli.tables import FILE, ROW
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ def _numbers_repeat(orders: pd.DataFrame) -> np.ndarray:
     """Rows whose date and numeric columns all equal those of another row (a superset
     of the exact duplicates: a hash collision only adds a candidate)."""
     key = np.zeros(len(orders), dtype=np.uint64)
-    prime = np.uint64(1099511628211)
     for column in ("order_date", "amount", "cost", "quantity"):
         if column in orders.columns:
             values = orders[column].to_numpy()
@@ -43,9 +43,7 @@ def _numbers_repeat(orders: pd.DataFrame) -> np.ndarray:
                 if missing.any():
                     bits[missing] = np.nan
                 bits = bits.view(np.uint64)
-            # In place: a group has millions of rows, and fresh arrays cost page faults.
-            key *= prime
-            key ^= bits
+            mix_into(key, bits)
     # Sorting packed integers finds repeats several times faster than a hash table.
     repeats = np.zeros(len(key), dtype=bool)
     repeats[repeated_positions((key >> np.uint64(1)).astype(np.int64), 63)] = True

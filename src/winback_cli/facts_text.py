@@ -16,6 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MAX_ID_POSITIONS = 24  # longer ids are seldom short in digits: the dictionary does them
+FNV_PRIME = np.uint64(1099511628211)  # FNV's 64-bit prime
+
+
+def mix_into(key: np.ndarray, values: np.ndarray | np.uint64) -> None:
+    """One more value per row in a running FNV-style hash (`uint64` keys), in place:
+    on millions of rows a fresh array per step would cost page faults."""
+    key *= FNV_PRIME
+    key ^= values
 
 
 def text_array(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from winback_cli.errors import OutputError
-from winback_cli.facts_text import fixed_width, take_text, text_array, text_buffers
+from winback_cli.facts_text import fixed_width, mix_into, take_text, text_array, text_buffers
 
 SPILL_ROWS = 3_000_000  # rows kept in memory before groups go to disk
 UNKNOWN_PARTS = 16  # groups when the input's size cannot be estimated (stdin)
@@ -196,15 +196,12 @@ def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
     strings with pandas costs several seconds per ten million rows.
     """
     array = text_array(ids)
-    prime = np.uint64(1099511628211)
     grid = fixed_width(array)
     if grid is not None:  # ids of one length (the usual case): columns of bytes, no gathers
         width = grid.shape[1]
         mixed = np.full(len(array), width, dtype=np.uint64)
         for back in range(1, 9):
-            mixed *= prime  # in place: no fresh array (and page faults) per byte
-            if back <= width:
-                mixed ^= grid[:, width - back]
+            mix_into(mixed, grid[:, width - back] if back <= width else np.uint64(0))
         return (mixed % np.uint64(parts)).astype(np.int64)
     offsets, raw = text_buffers(array)
     raw = raw if len(raw) else np.zeros(1, np.uint8)
@@ -214,5 +211,5 @@ def partition_of(ids: pd.Series, parts: int) -> np.ndarray:
         position = ends - back
         inside = position >= starts
         byte = raw[np.where(inside, position, 0)].astype(np.uint64)
-        mixed = (mixed * prime) ^ np.where(inside, byte, np.uint64(0))
+        mix_into(mixed, np.where(inside, byte, np.uint64(0)))
     return (mixed % np.uint64(parts)).astype(np.int64)
