@@ -1,5 +1,6 @@
 """Freed memory is reused within a phase and handed back between phases where the C library
-can, and ignored elsewhere; no slice of a large export is kept once it has been handed on."""
+can, pages come 4 KB at a time on Linux, and all of it is ignored elsewhere; no slice of a
+large export is kept once it has been handed on."""
 
 from __future__ import annotations
 
@@ -84,14 +85,58 @@ def test_glibc_then_serves_a_16_mb_block_from_its_heap_instead_of_mapping_it():
         libc.free(block)
 
 
+def test_linux_is_asked_for_ordinary_pages_instead_of_huge_ones():
+    libc = MagicMock()
+    libc.prctl.return_value = 0
+    with patch.object(memory.ctypes, "CDLL", return_value=libc):
+        assert memory.no_huge_pages() is True
+    option, *values = libc.prctl.call_args.args
+    # PR_SET_THP_DISABLE is 41 in linux/prctl.h; its value 1 disables, the rest must be 0.
+    assert (option, [value.value for value in values]) == (41, [1, 0, 0, 0])
+
+
+def test_no_prctl_or_a_refusing_kernel_is_no_error():
+    with patch.object(memory.ctypes, "CDLL", return_value=MagicMock(spec=[])):
+        assert memory.no_huge_pages() is False
+    with patch.object(memory.ctypes, "CDLL", side_effect=OSError("no libc")):
+        assert memory.no_huge_pages() is False
+    refusing = MagicMock()
+    refusing.prctl.return_value = -1
+    with patch.object(memory.ctypes, "CDLL", return_value=refusing):
+        assert memory.no_huge_pages() is False
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="transparent huge pages are Linux's")
+def test_linux_then_reports_huge_pages_off_for_the_process():
+    import subprocess
+    import sys
+
+    # In a child, so that this test process keeps its pages as they were. The child
+    # inherits the setting (a test before may have run `cli.main` here): it clears it first.
+    script = (
+        "import ctypes\n"
+        "from winback_cli.memory import no_huge_pages\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.prctl(41, 0, 0, 0, 0)\n"  # PR_SET_THP_DISABLE off
+        "before = libc.prctl(42, 0, 0, 0, 0)\n"  # PR_GET_THP_DISABLE
+        "done = no_huge_pages()\n"
+        "print(before, done, libc.prctl(42, 0, 0, 0, 0))\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert child.stdout.split() == ["0", "True", "1"]
+
+
 def test_the_command_line_sets_the_allocator_up_before_running_a_command(monkeypatch):
     from winback_cli import cli
 
     calls = []
-    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append("set") or True)
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append("reuse") or True)
+    monkeypatch.setattr(memory, "no_huge_pages", lambda: calls.append("pages") or True)
     monkeypatch.setattr(cli, "app", lambda: calls.append("run"))
     cli.main()
-    assert calls == ["set", "run"]
+    assert calls == ["reuse", "pages", "run"]
 
 
 def test_arrow_returns_its_unused_memory():
