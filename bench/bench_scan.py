@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -252,6 +253,25 @@ def print_table(rows: list[list[str]]) -> None:
         )
 
 
+def versions(names: tuple[str, ...] = ("pandas", "pyarrow", "numpy", "duckdb")) -> str:
+    """The installed versions of the libraries the figures depend on, for the record.
+
+    DuckDB's own speed changes between releases (in three alternating pairs, 2.0.0
+    ran the 10m reference in 6.5-6.9 s and 1.5.6 in 7.4-7.8 s), so a ratio means
+    little without it.
+
+    >>> versions(("no-such-package-here",))
+    'no-such-package-here not installed'
+    """
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return ", ".join(found)
+
+
 def has_duckdb() -> bool:
     return importlib.util.find_spec("duckdb") is not None
 
@@ -408,7 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     labels = [SMOKE_SIZE] if args.smoke else [s.strip() for s in args.sizes.split(",") if s.strip()]
     work = DATA / "results" if args.keep_data else Path(tempfile.mkdtemp(prefix="winback-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", file=sys.stderr)
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {versions()}",
+        file=sys.stderr,
+    )
     table, notes, ok = [], [], True
     try:
         for label in labels:
