@@ -128,15 +128,36 @@ def test_linux_then_reports_huge_pages_off_for_the_process():
     assert child.stdout.split() == ["0", "True", "1"]
 
 
-def test_the_command_line_sets_the_allocator_up_before_running_a_command(monkeypatch):
+def balloon(folder, features: str):
+    device = folder / "virtio0"
+    device.mkdir(parents=True)
+    (device / "features").write_text(features + "\n", encoding="ascii")
+    return folder
+
+
+def test_a_balloon_reporting_free_pages_is_found(tmp_path):
+    # Bit 5 is VIRTIO_BALLOON_F_REPORTING; these are the features of the benchmark's VM.
+    reporting = "0110010100000000000000000000000010000000"
+    assert memory.freed_pages_go_to_host(balloon(tmp_path / "a", reporting)) is True
+    assert memory.freed_pages_go_to_host(balloon(tmp_path / "b", "01101000")) is False
+    assert memory.freed_pages_go_to_host(balloon(tmp_path / "c", "0110")) is False
+    assert memory.freed_pages_go_to_host(tmp_path / "no-balloon-here") is False
+    unreadable = tmp_path / "d" / "virtio0" / "features"
+    unreadable.mkdir(parents=True)  # a folder: reading it fails
+    assert memory.freed_pages_go_to_host(tmp_path / "d") is False
+
+
+@pytest.mark.parametrize("reporting", [True, False])
+def test_the_command_line_sets_the_allocator_up_before_running_a_command(monkeypatch, reporting):
     from winback_cli import cli
 
     calls = []
     monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append("reuse") or True)
+    monkeypatch.setattr(memory, "freed_pages_go_to_host", lambda: reporting)
     monkeypatch.setattr(memory, "no_huge_pages", lambda: calls.append("pages") or True)
     monkeypatch.setattr(cli, "app", lambda: calls.append("run"))
     cli.main()
-    assert calls == ["reuse", "pages", "run"]
+    assert calls == (["reuse", "pages", "run"] if reporting else ["reuse", "run"])
 
 
 def test_arrow_returns_its_unused_memory():

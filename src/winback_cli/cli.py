@@ -503,12 +503,13 @@ def main() -> None:
     # back: up to a second of system time on ten million orders. Kept for a minute,
     # the memory is reused; the scan still releases it between its phases.
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "60000")
-    # The same for glibc's allocator (numpy, pandas), set before any thread starts, and
-    # pages zeroed as they are touched rather than two megabytes at a time.
-    from winback_cli.memory import no_huge_pages, reuse_freed_memory
+    # The same for glibc's allocator (numpy, pandas), set before any thread starts; and
+    # no huge pages where the host takes freed memory back, as they come back slowly.
+    from winback_cli.memory import freed_pages_go_to_host, no_huge_pages, reuse_freed_memory
 
     reuse_freed_memory()
-    no_huge_pages()
+    if freed_pages_go_to_host():
+        no_huge_pages()
     # The interpreter's last garbage collection walks every object a large scan left,
     # a quarter of a second, only to free memory the system takes back anyway.
     atexit.unregister(gc.freeze)  # `main` runs more than once in tests; one hook will do
