@@ -31,3 +31,37 @@ def test_an_error_in_the_other_thread_is_raised_here():
 
     with pytest.raises(ValueError, match="second half"):
         in_parts(work, [slice(0, 1), slice(1, 2)])
+
+
+def test_the_caller_works_on_the_first_part_and_helpers_are_kept_between_calls():
+    import threading
+
+    seen: list[tuple[int, int]] = []
+
+    def work(part: slice) -> None:
+        seen.append((part.start, threading.get_ident()))
+
+    for _ in range(20):  # a fit calls it a few dozen times
+        in_parts(work, [slice(0, 1), slice(1, 2)])
+    assert {ident for start, ident in seen if start == 0} == {threading.get_ident()}
+    helpers = {ident for start, ident in seen if start == 1}
+    assert threading.get_ident() not in helpers
+    assert len(helpers) <= 2  # the same threads each time, not fresh ones
+
+
+def test_an_error_here_is_raised_only_once_the_other_parts_have_ended():
+    import time
+
+    started, ended = [], []
+
+    def work(part: slice) -> None:
+        if part.start == 0:
+            time.sleep(0.05)  # the other part is under way by now
+            raise ValueError("first half")
+        started.append(part.start)
+        time.sleep(0.2)
+        ended.append(part.start)
+
+    with pytest.raises(ValueError, match="first half"):
+        in_parts(work, [slice(0, 1), slice(1, 2)])
+    assert started == ended == [1]  # no thread still works on the caller's arrays
