@@ -80,11 +80,15 @@ def no_huge_pages() -> bool:
     machine), a huge page taken again cost about 1 ms: a ten million order
     scan spent 3.2 s of its 16.6 s of CPU zeroing 1,600 of them. With ordinary
     pages its system time halved (2.3-2.5 s against 4.5-4.9 s), and it took
-    8.1-8.2 s instead of 8.9-9.3 s in four alternating pairs. Elsewhere huge
-    pages are the cheaper way: touched again within a moment, before the host
-    took them, a gigabyte of them took 0.13 s against 0.33 s in ordinary pages
-    on that machine. The setting holds for the whole process. False where there
-    is no `prctl` (not Linux) or the kernel refuses.
+    8.1-8.2 s instead of 8.9-9.3 s in four alternating pairs (7.9-8.1 s
+    against 9.2-9.3 s after the machine had been idle for 20 s, and about 1 s
+    less on 30 million orders). Huge pages are the cheaper way for memory used
+    again within a moment, before the host took it: a gigabyte of them took
+    0.13 s against 0.33 s in ordinary pages on that machine. So a scan long
+    enough to mostly reuse its own memory loses a little: 100 million orders
+    took 0.3-4.5 s longer (of 50-56 s) in five pairs. Elsewhere huge pages
+    stay on. The setting holds for the whole process. False where there is no
+    `prctl` (not Linux) or the kernel refuses.
     """
     try:
         prctl = ctypes.CDLL(None).prctl
