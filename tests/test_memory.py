@@ -38,15 +38,21 @@ def test_glibc_keeps_one_heap_for_all_threads_and_reuses_large_blocks():
     assert asked == {-8: 1, -3: 32 * 2**20, -1: 2**30}
 
 
-def test_a_c_library_without_mallopt_or_refusing_it_is_no_error():
-    with patch.object(memory.ctypes, "CDLL", return_value=MagicMock(spec=[])):
-        assert memory.reuse_freed_memory() is False
+# glibc's mallopt says 0 when it refuses, the kernel's prctl -1.
+@pytest.mark.parametrize(
+    ("setting", "call", "refused"),
+    [("reuse_freed_memory", "mallopt", 0), ("no_huge_pages", "prctl", -1)],
+)
+def test_a_c_library_without_the_call_or_refusing_it_is_no_error(setting, call, refused):
+    apply = getattr(memory, setting)
+    with patch.object(memory.ctypes, "CDLL", return_value=MagicMock(spec=[])):  # as on macOS
+        assert apply() is False
     with patch.object(memory.ctypes, "CDLL", side_effect=OSError("no libc")):
-        assert memory.reuse_freed_memory() is False
+        assert apply() is False
     refusing = MagicMock()
-    refusing.mallopt.return_value = 0
+    getattr(refusing, call).return_value = refused
     with patch.object(memory.ctypes, "CDLL", return_value=refusing):
-        assert memory.reuse_freed_memory() is False
+        assert apply() is False
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
@@ -93,17 +99,6 @@ def test_linux_is_asked_for_ordinary_pages_instead_of_huge_ones():
     option, *values = libc.prctl.call_args.args
     # PR_SET_THP_DISABLE is 41 in linux/prctl.h; its value 1 disables, the rest must be 0.
     assert (option, [value.value for value in values]) == (41, [1, 0, 0, 0])
-
-
-def test_no_prctl_or_a_refusing_kernel_is_no_error():
-    with patch.object(memory.ctypes, "CDLL", return_value=MagicMock(spec=[])):
-        assert memory.no_huge_pages() is False
-    with patch.object(memory.ctypes, "CDLL", side_effect=OSError("no libc")):
-        assert memory.no_huge_pages() is False
-    refusing = MagicMock()
-    refusing.prctl.return_value = -1
-    with patch.object(memory.ctypes, "CDLL", return_value=refusing):
-        assert memory.no_huge_pages() is False
 
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="transparent huge pages are Linux's")
