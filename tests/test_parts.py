@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from winback_cli.parallel import THREADS
 from winback_cli.parts import MIN_PARALLEL, halves, in_parts
+
+# With one core the parts simply run one after the other in the caller.
+two_cores = pytest.mark.skipif(THREADS < 2, reason="helper threads only with two cores")
 
 
 def test_small_arrays_stay_in_one_part_and_large_ones_split_in_two():
@@ -33,6 +37,7 @@ def test_an_error_in_the_other_thread_is_raised_here():
         in_parts(work, [slice(0, 1), slice(1, 2)])
 
 
+@two_cores
 def test_the_caller_works_on_the_first_part_and_helpers_are_kept_between_calls():
     import threading
 
@@ -49,6 +54,7 @@ def test_the_caller_works_on_the_first_part_and_helpers_are_kept_between_calls()
     assert len(helpers) <= 2  # the same threads each time, not fresh ones
 
 
+@two_cores
 def test_an_error_here_is_raised_only_once_the_other_parts_have_ended():
     import time
 
