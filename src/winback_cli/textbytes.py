@@ -189,9 +189,7 @@ def date_texts(
         if day_first:  # reorder the ISO text
             other = pc.replace_substring_regex(other, r"^(-?\d+)-(\d\d)-(\d\d)", r"\3.\2.\1")
         text = replace_rows(text, rows, other)
-    if missing.any():
-        text = pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
-    return text
+    return null_where(text, missing) if missing.any() else text
 
 
 def replace_rows(text: pa.Array, rows: np.ndarray, other: pa.Array) -> pa.Array:
@@ -199,6 +197,11 @@ def replace_rows(text: pa.Array, rows: np.ndarray, other: pa.Array) -> pa.Array:
     position = np.arange(len(text))
     position[rows] = len(text) + np.arange(len(rows))
     return pa.concat_arrays([contiguous(text), contiguous(other)]).take(position)
+
+
+def null_where(text: pa.Array, missing: np.ndarray) -> pa.Array:
+    """`text` with nulls at the rows where `missing` is True, all at once."""
+    return pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
 
 
 def buffers(text: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,9 +273,7 @@ def plain_decimals(values: np.ndarray, decimal: str) -> pa.Array:
     if len(odd):
         fixed = pa.array([_huge_or_infinite(values[i], decimal) for i in odd], pa.large_string())
         text = replace_rows(text, odd, fixed)
-    if missing.any():
-        text = pc.if_else(pa.array(missing), pa.scalar(None, pa.large_string()), text)
-    return text
+    return null_where(text, missing) if missing.any() else text
 
 
 def _huge_or_infinite(value: float, decimal: str) -> str:
@@ -301,5 +302,4 @@ def float_reprs(values: np.ndarray) -> pa.Array:
         codes, distinct = pd.factorize(values[other].view(np.int64))
         spelled = pa.array([repr(v) for v in distinct.view(np.float64).tolist()], pa.large_string())
         text = replace_rows(text, other, spelled.take(codes))
-    missing = pa.scalar(None, pa.large_string())
-    return pc.if_else(pa.array(np.isfinite(values)), text, missing)
+    return null_where(text, ~np.isfinite(values))
