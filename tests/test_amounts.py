@@ -269,6 +269,75 @@ def test_fast_path_reads_plain_numbers_like_the_full_path(values, decimal, comma
     assert fast.decimal == full.decimal
 
 
+def grouped(number: int, decimals: int | None, mark: str, sep: str) -> str:
+    """`number` with `mark` between groups of three digits, as German exports write it."""
+    text = f"{number:,}".replace(",", mark)
+    return text if decimals is None else f"{text}{sep}{decimals}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(
+                grouped,
+                st.integers(-(10**10), 10**10),
+                st.one_of(st.none(), st.integers(0, 999)),
+                st.just("."),
+                st.just(","),
+            ),
+            st.text(alphabet="0123456789.,-", min_size=0, max_size=9),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([None, ".", ","]),
+    st.sampled_from([".", ","]),
+    st.booleans(),
+)
+def test_fast_path_reads_thousands_marks_like_the_full_path(values, decimal, hint, english):
+    # `1.234,56` and `1,234.56` are bare numbers too: the fast path checks the groups.
+    import winback_cli.amounts as amounts
+
+    if english:
+        values = [v.translate(str.maketrans(".,", ",.")) for v in values]
+    column = pd.Series(values, dtype="str")
+    fast = parse_amounts(column, decimal=decimal, decimal_hint=hint)
+    original = amounts._parse_plain
+    amounts._parse_plain = lambda *args: None
+    try:
+        full = parse_amounts(column, decimal=decimal, decimal_hint=hint)
+    finally:
+        amounts._parse_plain = original
+    pd.testing.assert_series_equal(fast.values, full.values)
+    assert fast.problems.tolist() == full.problems.tolist()
+    assert fast.decimal == full.decimal
+
+
+def test_german_amounts_with_thousands_marks_take_the_fast_path():
+    import winback_cli.amounts as amounts
+
+    text = amounts._arrow_text(column("1.234,56", "-12.345.678,9", "17,5", "3"))
+    fast = amounts._parse_plain(text, amounts._bytes_in(text), None, ",")
+    assert fast is not None
+    numbers, used = fast
+    assert numbers.to_pylist() == [1234.56, -12345678.9, 17.5, 3.0]
+    assert used == ","
+
+
+MISPLACED_MARKS = ["12.34,5", "1.2345,6", "0.123,4", ".123,4", ",5.234", "1.234,567.890"]
+
+
+@pytest.mark.parametrize(
+    "value", [*MISPLACED_MARKS, "1,234.5", "1.234.", "1.23", "-.123", "1234.567", "--1.234"]
+)
+def test_misplaced_thousands_marks_leave_the_fast_path(value):
+    import winback_cli.amounts as amounts
+
+    text = amounts._arrow_text(column("1.234,56", value))
+    assert amounts._parse_plain(text, amounts._bytes_in(text), ",", ",") is None
+
+
 written_amounts = st.builds(
     written,
     st.integers(-(10**9), 10**9),
