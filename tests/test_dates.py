@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winback_cli.dates import parse_date, parse_dates
@@ -248,32 +248,70 @@ def test_any_text_with_a_date_format_gives_a_day_or_a_reason(values):
     assert_consistent(parse_dates(column(*values), date_format="%d/%m/%Y"), len(values))
 
 
-# Mostly sound ISO dates, with now and then a value of the same width that is not one.
-iso_like = st.one_of(
+def dotted(day: dt.date) -> str:
+    return day.strftime("%d.%m.") + f"{day.year:04d}"
+
+
+# Mostly sound ISO or dotted dates, with now and then a value of the same width that is not one.
+fixed_like = st.one_of(
     days.map(dt.date.isoformat),
+    days.map(dotted),
     st.dates().map(dt.date.isoformat),  # years the general path calls implausible
+    st.dates().map(dotted),
     st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),  # 2025-02-30, 2025-13-01
+    st.from_regex(r"\A[0-9]{2}\.[0-9]{2}\.[0-9]{4}\Z"),  # 30.02.2025, 01.13.2025
     st.text(alphabet="0123456789-/. x", min_size=10, max_size=10),
     st.builds(  # one byte off: `:` follows `9`, so 2025-01-0: must not read as the 10th
-        lambda day, at, byte: day.isoformat()[:at] + byte + day.isoformat()[at + 1 :],
-        days,
+        lambda text, at, byte: text[:at] + byte + text[at + 1 :],
+        st.one_of(days.map(dt.date.isoformat), days.map(dotted)),
         st.integers(0, 9),
-        st.sampled_from(":/x -"),
+        st.sampled_from(":/x -."),
     ),
 )
 
 
-@given(st.lists(iso_like, min_size=1, max_size=12))
-def test_iso_fast_path_reads_like_the_general_path(values):
+@settings(max_examples=300, deadline=None)
+@given(st.lists(fixed_like, min_size=1, max_size=12), st.booleans())
+def test_fixed_width_fast_path_reads_like_the_general_path(values, one_kind):
     import winback_cli.dates as dates
 
+    if one_kind:  # a whole column of one layout, as exports are, so the fast path has a go
+        values = [v for v in values if v[2:3] == values[0][2:3]]
     fast = parse_dates(column(*values))
-    original = dates._iso_days
-    dates._iso_days = lambda _text: None
+    original = dates._fixed_days
+    dates._fixed_days = lambda _text: None
     try:
         general = parse_dates(column(*values))
     finally:
-        dates._iso_days = original
+        dates._fixed_days = original
     pd.testing.assert_series_equal(fast.values, general.values)
     assert fast.problems.tolist() == general.problems.tolist()
     assert fast.formats == general.formats
+
+
+@pytest.mark.parametrize(
+    ("good", "odd"),
+    [
+        ("31.10.2022", "31.10x2022"),
+        ("31.10.2022", "31-10.2022"),
+        ("31.10.2022", "2022-10-31"),
+        ("2022-10-31", "2022-10.31"),
+        ("2022-10-31", "31.10.2022"),
+    ],
+)
+def test_a_column_of_one_width_reads_each_value_by_its_own_separators(good, odd):
+    result = parse_dates(column(good, odd))
+    general = parse_dates(column(good, odd, "1.1.2023"))  # not of one width: general path
+    assert result.values.tolist() == general.values.tolist()[:2]
+    assert result.problems.tolist() == general.problems.tolist()[:2]
+
+
+def test_german_dates_of_one_width_take_the_fast_path():
+    import pyarrow as pa
+
+    import winback_cli.dates as dates
+
+    text = pa.array(["31.10.2022", "01.02.2024"], pa.large_string())
+    days, label = dates._fixed_days(text)
+    assert label == "%d.%m.%Y"
+    assert days.astype(str).tolist() == ["2022-10-31", "2024-02-01"]

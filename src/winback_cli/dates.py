@@ -55,8 +55,10 @@ _GROUPS = (
     ("/%y", rf"^{_A}/{_B}/{_Y2}$"),
 )
 _OFFSET = r" ?(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
-_ISO_DASHES = np.array([c == "-" for c in "YYYY-MM-DD"])
-_ISO_MAX_SPAN = 4_000_000  # YYYYMMDD numbers: four centuries, a 32 MB lookup table
+# Layouts of one width that large exports use (ISO, and German spreadsheets' dotted days),
+# read in place as numbers YYYYMMDD: the label, and the text with Y, M, D for the digits.
+_FIXED = (("%Y-%m-%d", "YYYY-MM-DD"), ("%d.%m.%Y", "DD.MM.YYYY"))
+_FIXED_MAX_SPAN = 4_000_000  # YYYYMMDD numbers: four centuries, a 32 MB lookup table
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,10 @@ def parse_dates(
     file that was already read may have told).
     """
     text = _arrow_text(values)
-    iso = _iso_days(text) if date_format is None else None
-    if iso is not None:
-        return _result(values, iso, empty_texts(len(iso)), ("%Y-%m-%d",))
+    fixed = _fixed_days(text) if date_format is None else None
+    if fixed is not None:
+        days, label = fixed
+        return _result(values, days, empty_texts(len(days)), (label,))
     text = pc.utf8_trim_whitespace(text)
     if date_format is not None:
         return _parse_with_format(values, text, date_format, source)
@@ -199,8 +202,9 @@ def _ints(strings: pa.Array) -> np.ndarray:
     return pc.cast(strings, pa.int64()).to_numpy(zero_copy_only=False)
 
 
-def _iso_days(text: pa.LargeStringArray) -> np.ndarray | None:
-    """The days of a column of nothing but sound `YYYY-MM-DD` dates; else None.
+def _fixed_days(text: pa.LargeStringArray) -> tuple[np.ndarray, str] | None:
+    """The days and format of a column of nothing but sound `YYYY-MM-DD` dates, or of
+    nothing but `DD.MM.YYYY` ones; else None.
 
     The usual large export. Its values all have one width, so numpy reads them
     in place as numbers YYYYMMDD and checks each distinct one, in half the time
@@ -208,18 +212,25 @@ def _iso_days(text: pa.LargeStringArray) -> np.ndarray | None:
     value, takes that general path.
     """
     grid = fixed_width(text)
-    if grid is None or grid.shape[1] != len(_ISO_DASHES):
+    if grid is None or grid.shape[1] != len(_FIXED[0][1]):
+        return None
+    # The first value tells which layout the whole column is checked against.
+    label, layout = next((f for f in _FIXED if _fits(grid[0], f[1])), (None, ""))
+    if not layout:
         return None
     positions = np.ascontiguousarray(grid.T)  # one row per byte position: fast rows
-    digits = positions[~_ISO_DASHES] - np.uint8(ord("0"))  # other bytes wrap past 9
-    if (digits > 9).any() or (positions[_ISO_DASHES] != ord("-")).any():
+    marks = [i for i, c in enumerate(layout) if c not in "YMD"]
+    expected = np.array([ord(layout[i]) for i in marks], dtype=np.uint8)[:, None]
+    order = [i for part in "YMD" for i, c in enumerate(layout) if c == part]
+    digits = positions[order] - np.uint8(ord("0"))  # other bytes wrap past 9
+    if (digits > 9).any() or (positions[marks] != expected).any():
         return None
     number = digits[0].astype(np.int32)
     for row in digits[1:]:
         number = number * 10 + row
     low = int(number.min())
     span = int(number.max()) - low + 1
-    if span > _ISO_MAX_SPAN:
+    if span > _FIXED_MAX_SPAN:
         return None
     seen = np.flatnonzero(np.bincount(number - low)) + low
     kinds, days = _calendar(seen // 10000, seen // 100 % 100, seen % 100)
@@ -227,7 +238,12 @@ def _iso_days(text: pa.LargeStringArray) -> np.ndarray | None:
         return None
     table = np.full(span, np.datetime64("NaT"), dtype="datetime64[D]")
     table[seen - low] = days
-    return table[number - low]
+    return table[number - low], label
+
+
+def _fits(text: np.ndarray, layout: str) -> bool:
+    """Do the separators of `layout` stand where it has them in `text` (one value's bytes)?"""
+    return all(text[i] == ord(c) for i, c in enumerate(layout) if c not in "YMD")
 
 
 def _store(parsed: _Parsed, mask: np.ndarray, label: str, years, months, days) -> None:
