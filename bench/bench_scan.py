@@ -13,6 +13,11 @@ printed next to DuckDB's. `winback --help` start-up time is the median of 5 runs
     python bench/bench_scan.py --sizes 1m,10m
     python bench/bench_scan.py --sizes 10m --repeat 3   # medians, the ratio paired per round
     python bench/bench_scan.py --smoke          # 20,000 orders, a few seconds, for CI
+    python bench/bench_scan.py --sizes 10m --style de   # winback reads a German Excel export
+
+With `--style de` winback reads the same orders written as a German Excel export (`;`,
+decimal commas, thousands dots, DD.MM.YYYY); DuckDB, which cannot read thousands dots,
+keeps reading the `en` file, so it does the same work on the same orders.
 """
 
 from __future__ import annotations
@@ -143,22 +148,26 @@ def parse_label(label: str) -> tuple[int, int | None]:
     return parse_size(orders), parse_size(customers) if customers else None
 
 
-def ensure_data(label: str) -> tuple[Path, dict]:
-    """Generate `orders_<label>_seed<N>.csv` unless a file from the same generator exists."""
+def ensure_data(label: str, style: str = "en") -> tuple[Path, dict]:
+    """Generate `orders_<label>_seed<N>[_de].csv` unless a file from the same generator exists."""
     orders, customers = parse_label(label)
     name = label.replace(":", "_c")
-    path = DATA / f"orders_{name}_seed{SEED}.csv"
+    path = DATA / f"orders_{name}_seed{SEED}{'' if style == 'en' else '_' + style}.csv"
     meta_path = path.with_suffix(".json")
     digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
     want = {"orders": orders, "seed": SEED, "generator": digest}
     if customers:
         want["customers"] = customers
+    if style != "en":  # the en files' records stay as they were, so they are still reused
+        want["style"] = style
     if path.exists() and meta_path.exists() and json.loads(meta_path.read_text()) == want:
         return path, want
     print(f"generating {path.name} ...", file=sys.stderr)
     cmd = [sys.executable, str(GENERATOR), "--orders", str(orders), "--seed", str(SEED)]
     if customers:
         cmd += ["--customers", str(customers)]
+    if style != "en":
+        cmd += ["--style", style]
     subprocess.run([*cmd, "--out", str(path)], check=True)
     meta_path.write_text(json.dumps(want))
     return path, want
@@ -283,14 +292,18 @@ def bench_size(
 
     Returns the table rows, the notes and whether every run succeeded.
     """
-    csv, meta = ensure_data(label)
+    style = getattr(args, "style", "en")
+    csv, meta = ensure_data(label, style)
+    # DuckDB reads the en file of the same orders: it cannot read thousands dots.
+    reference = csv if style == "en" else ensure_data(label)[0]
+    label = label if style == "en" else f"{label}-{style}"
     rows, mb = meta["orders"], csv.stat().st_size / 1e6
     table, notes, ok = [], [], True
     walls: dict[str, list[float]] = {}  # per tool, its successful runs
     ratios: dict[str, list[float]] = {}  # per winback tool, its time / DuckDB's of that round
     for turn in range(1, args.repeat + 1):
         name = label if turn == 1 else f"{label} #{turn}"
-        runs = run_round(name, csv, work, args)
+        runs = run_round(name, csv, work, args, reference)
         table += [row(name, tool, rows, mb, run) for tool, run in runs.items() if run]
         ok &= all(run.returncode == 0 for run in runs.values() if run)
         if turn == 1:
@@ -308,8 +321,13 @@ def bench_size(
     return table, notes, ok
 
 
-def run_round(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run | None]:
-    """winback, winback on the reference's work, and DuckDB (None if skipped), one after another."""
+def run_round(
+    name: str, csv: Path, work: Path, args: argparse.Namespace, reference: Path | None = None
+) -> dict[str, Run | None]:
+    """winback, winback on the reference's work, and DuckDB (None if skipped), one after another.
+
+    DuckDB reads `reference` (the same orders as `csv`, in the `en` style), else `csv`.
+    """
     say(f"[{name}] winback scan {csv.name} ...")
     scan = run_scan(csv, work / f"{_stem(name)}_winback.csv", args.timeout)
     if scan.returncode != 0:
@@ -327,7 +345,7 @@ def run_round(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dic
         say(f"[{name}] DuckDB reference skipped: {why}")
         return runs
     say(f"[{name}] DuckDB reference ...")
-    duck = run_duckdb(csv, work / f"{_stem(name)}_duckdb.csv", args.timeout)
+    duck = run_duckdb(reference or csv, work / f"{_stem(name)}_duckdb.csv", args.timeout)
     if duck.returncode != 0:
         say(f"[{name}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}")
     runs["duckdb"] = duck
@@ -416,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         metavar="N",
         help="run the three tools N times in turn per size and print medians (default 1)",
+    )
+    p.add_argument(
+        "--style",
+        choices=("en", "de"),
+        default="en",
+        help="de: winback reads German Excel exports of the same orders (DuckDB the en ones)",
     )
     p.add_argument("--duckdb-worker", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)

@@ -213,12 +213,14 @@ def test_repeat_runs_the_tools_in_turn_and_summarises(monkeypatch, tmp_path):
     }
     calls = []
 
-    def fake_round(name, csv, work, args):
+    def fake_round(name, csv, work, args, reference):
         calls.append(name)
         return dict(zip(("winback", "winback-same-work", "duckdb"), rounds[name], strict=True))
 
     monkeypatch.setattr(bench, "run_round", fake_round)
-    monkeypatch.setattr(bench, "ensure_data", lambda label: (tmp_path / "x.csv", {"orders": 10}))
+    monkeypatch.setattr(
+        bench, "ensure_data", lambda label, style="en": (tmp_path / "x.csv", {"orders": 10})
+    )
     monkeypatch.setattr(bench, "flag_notes", lambda label, runs, work: [])
     (tmp_path / "x.csv").write_text("order_id\n")
     table, notes, ok = bench.bench_size("1m", tmp_path, bench.argparse.Namespace(repeat=4))
@@ -233,3 +235,28 @@ def test_repeat_runs_the_tools_in_turn_and_summarises(monkeypatch, tmp_path):
     assert "1m: winback median 6.00 s (4.00-9.00) of 3 runs" in notes
     assert "1m: winback/DuckDB wall, median of 2 rounds: 2.50x (2.00-3.00)" in notes
     assert "1m: winback-same-work/DuckDB wall, median of 3 rounds: 1.50x (1.20-1.50)" in notes
+
+
+def test_de_style_scans_the_german_file_and_duckdb_the_english_one(monkeypatch, tmp_path):
+    made, rounds = [], []
+
+    def fake_data(label, style="en"):
+        made.append((label, style))
+        path = tmp_path / f"{label}_{style}.csv"
+        path.write_text("x\n")
+        return path, {"orders": 10}
+
+    def fake_round(name, csv, work, args, reference):
+        rounds.append((name, csv.name, reference.name))
+        return {"winback": _run(2.0), "winback-same-work": _run(1.0), "duckdb": _run(1.0)}
+
+    monkeypatch.setattr(bench, "ensure_data", fake_data)
+    monkeypatch.setattr(bench, "run_round", fake_round)
+    monkeypatch.setattr(bench, "flag_notes", lambda label, runs, work: [])
+    args = bench.argparse.Namespace(repeat=2, style="de")
+    table, notes, ok = bench.bench_size("1m", tmp_path, args)
+    assert ok
+    assert made == [("1m", "de"), ("1m", "en")]
+    assert rounds == [("1m-de", "1m_de.csv", "1m_en.csv"), ("1m-de #2", "1m_de.csv", "1m_en.csv")]
+    assert table[0][:2] == ["1m-de", "winback"]
+    assert "1m-de: winback/DuckDB wall, median of 2 rounds: 2.00x (2.00-2.00)" in notes
