@@ -252,10 +252,32 @@ def dotted(day: dt.date) -> str:
     return day.strftime("%d.%m.") + f"{day.year:04d}"
 
 
+def stamped(day: str, separator: str, hour: int, minute: int, second: int | None) -> str:
+    clock = f"{hour:02d}:{minute:02d}" + ("" if second is None else f":{second:02d}")
+    return f"{day}{separator}{clock}"
+
+
+# Days with an order time as shops export them: sound ones and ones just out of range.
+stamps = st.builds(
+    stamped,
+    st.one_of(days.map(dt.date.isoformat), days.map(dotted)),
+    st.sampled_from([" ", "T"]),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.one_of(st.none(), st.integers(0, 61)),
+)
+
 # Mostly sound ISO or dotted dates, with now and then a value of the same width that is not one.
 fixed_like = st.one_of(
     days.map(dt.date.isoformat),
     days.map(dotted),
+    stamps,
+    st.builds(  # one byte of a time off
+        lambda text, at, byte: text[:at] + byte + text[at + 1 :],
+        stamps,
+        st.integers(10, 18),
+        st.sampled_from(":/x -.T9"),
+    ),
     st.dates().map(dt.date.isoformat),  # years the general path calls implausible
     st.dates().map(dotted),
     st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),  # 2025-02-30, 2025-13-01
@@ -276,7 +298,7 @@ def test_fixed_width_fast_path_reads_like_the_general_path(values, one_kind):
     import winback_cli.dates as dates
 
     if one_kind:  # a whole column of one layout, as exports are, so the fast path has a go
-        values = [v for v in values if v[2:3] == values[0][2:3]]
+        values = [v for v in values if (v[2:3], len(v)) == (values[0][2:3], len(values[0]))]
     fast = parse_dates(column(*values))
     original = dates._fixed_days
     dates._fixed_days = lambda _text: None
@@ -304,6 +326,36 @@ def test_a_column_of_one_width_reads_each_value_by_its_own_separators(good, odd)
     general = parse_dates(column(good, odd, "1.1.2023"))  # not of one width: general path
     assert result.values.tolist() == general.values.tolist()[:2]
     assert result.problems.tolist() == general.problems.tolist()[:2]
+
+
+@pytest.mark.parametrize(
+    ("values", "label"),
+    [
+        (["2025-10-31 14:22:05", "2024-02-29T00:00:59"], "%Y-%m-%d"),
+        (["31.10.2025 14:22", "29.02.2024 23:59"], "%d.%m.%Y"),
+    ],
+)
+def test_order_times_of_one_width_take_the_fast_path_and_keep_the_day(values, label):
+    import pyarrow as pa
+
+    import winback_cli.dates as dates
+
+    days, found = dates._fixed_days(pa.array(values, pa.large_string()))
+    assert found == label
+    assert days.astype(str).tolist() == ["2025-10-31", "2024-02-29"]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["2025-10-31 24:00:00", "2025-10-31 14:60:00", "2025-10-31_14:22:05", "2025-10-31 14x22:05"],
+)
+def test_a_time_out_of_range_is_left_to_the_general_path(odd):
+    import pyarrow as pa
+
+    import winback_cli.dates as dates
+
+    assert dates._fixed_days(pa.array(["2025-10-30 10:00:00", odd], pa.large_string())) is None
+    assert parse_dates(column("2025-10-30 10:00:00", odd)).problems.tolist()[1] != ""
 
 
 def test_german_dates_of_one_width_take_the_fast_path():

@@ -58,6 +58,7 @@ _OFFSET = r" ?(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
 # Layouts of one width that large exports use (ISO, and German spreadsheets' dotted days),
 # read in place as numbers YYYYMMDD: the label, and the text with Y, M, D for the digits.
 _FIXED = (("%Y-%m-%d", "YYYY-MM-DD"), ("%d.%m.%Y", "DD.MM.YYYY"))
+_CLOCK_LIMITS = (23, 59, 59)  # HH:MM or HH:MM:SS after a date of one width and a space or T
 _FIXED_MAX_SPAN = 4_000_000  # YYYYMMDD numbers: four centuries, a 32 MB lookup table
 
 
@@ -204,7 +205,8 @@ def _ints(strings: pa.Array) -> np.ndarray:
 
 def _fixed_days(text: pa.LargeStringArray) -> tuple[np.ndarray, str] | None:
     """The days and format of a column of nothing but sound `YYYY-MM-DD` dates, or of
-    nothing but `DD.MM.YYYY` ones; else None.
+    nothing but `DD.MM.YYYY` ones, each maybe with a time `HH:MM` or `HH:MM:SS`
+    after a space or `T` (as shops export order times); else None.
 
     The usual large export. Its values all have one width, so numpy reads them
     in place as numbers YYYYMMDD and checks each distinct one, in half the time
@@ -212,13 +214,15 @@ def _fixed_days(text: pa.LargeStringArray) -> tuple[np.ndarray, str] | None:
     value, takes that general path.
     """
     grid = fixed_width(text)
-    if grid is None or grid.shape[1] != len(_FIXED[0][1]):
+    if grid is None or grid.shape[1] not in (10, 16, 19):
         return None
     # The first value tells which layout the whole column is checked against.
     label, layout = next((f for f in _FIXED if _fits(grid[0], f[1])), (None, ""))
     if not layout:
         return None
     positions = np.ascontiguousarray(grid.T)  # one row per byte position: fast rows
+    if len(positions) > len(layout) and not _sound_clock(positions[len(layout) :]):
+        return None
     marks = [i for i, c in enumerate(layout) if c not in "YMD"]
     expected = np.array([ord(layout[i]) for i in marks], dtype=np.uint8)[:, None]
     order = [i for part in "YMD" for i, c in enumerate(layout) if c == part]
@@ -239,6 +243,27 @@ def _fixed_days(text: pa.LargeStringArray) -> tuple[np.ndarray, str] | None:
     table = np.full(span, np.datetime64("NaT"), dtype="datetime64[D]")
     table[seen - low] = days
     return table[number - low], label
+
+
+def _sound_clock(rows: np.ndarray) -> bool:
+    """Are these byte rows, one per position, a space or `T` and then a sound `HH:MM` or
+    `HH:MM:SS` in every value? The day is what counts; the general path checks the same.
+
+    >>> _sound_clock(np.array([list(b" 23:59"), list(b"T00:00")], np.uint8).T)
+    True
+    >>> _sound_clock(np.array([list(b" 24:00")], np.uint8).T)
+    False
+    """
+    if not ((rows[0] == ord(" ")) | (rows[0] == ord("T"))).all():
+        return False
+    clock = rows[1:]
+    if (clock[2::3] != ord(":")).any():
+        return False
+    digits = np.delete(clock, np.s_[2::3], axis=0) - np.uint8(ord("0"))  # wraps past 9
+    if (digits > 9).any():
+        return False
+    parts = digits[0::2].astype(np.int16) * 10 + digits[1::2]
+    return bool((parts <= np.array(_CLOCK_LIMITS[: len(parts)])[:, None]).all())
 
 
 def _fits(text: np.ndarray, layout: str) -> bool:
