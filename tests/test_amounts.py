@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from winback_cli.amounts import parse_amounts, parse_number
+from winback_cli.amounts import AmountResult, parse_amounts, parse_number
 
 
 def column(*values: str) -> pd.Series:
@@ -245,6 +246,34 @@ def test_any_text_gives_a_value_or_a_reason(values, decimal):
     assert result.decimal in {".", ","}
 
 
+def fully_read(values: list[str], **options) -> AmountResult:
+    """What the full reading gives, with the fast path for bare numbers switched off."""
+    import winback_cli.amounts as amounts
+
+    original = amounts.parse_bare
+    amounts.parse_bare = lambda *args: None
+    try:
+        return parse_amounts(pd.Series(values, dtype="str"), **options)
+    finally:
+        amounts.parse_bare = original
+
+
+def assert_read_alike(values: list[str], **options) -> AmountResult:
+    """The fast path reads `values` exactly as the full reading does; its result."""
+    fast = parse_amounts(pd.Series(values, dtype="str"), **options)
+    full = fully_read(values, **options)
+    pd.testing.assert_series_equal(fast.values, full.values)
+    assert fast.problems.tolist() == full.problems.tolist()
+    assert (fast.decimal, fast.currencies) == (full.decimal, full.currencies)
+    return fast
+
+
+def bare(text: pa.Array, decimal=None, hint=","):
+    import winback_cli.amounts as amounts
+
+    return amounts.parse_bare(text, amounts.bytes_in(text), decimal, hint, amounts._SPELLINGS)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.text(alphabet="0123456789.-", min_size=0, max_size=7), min_size=1, max_size=8),
@@ -252,21 +281,9 @@ def test_any_text_gives_a_value_or_a_reason(values, decimal):
     st.booleans(),
 )
 def test_fast_path_reads_plain_numbers_like_the_full_path(values, decimal, commas):
-    import winback_cli.amounts as amounts
-
     if commas:
         values = [v.replace(".", ",") for v in values]
-    column = pd.Series(values, dtype="str")
-    fast = parse_amounts(column, decimal=decimal)
-    original = amounts._parse_plain
-    amounts._parse_plain = lambda *args: None
-    try:
-        full = parse_amounts(column, decimal=decimal)
-    finally:
-        amounts._parse_plain = original
-    pd.testing.assert_series_equal(fast.values, full.values)
-    assert fast.problems.tolist() == full.problems.tolist()
-    assert fast.decimal == full.decimal
+    assert_read_alike(values, decimal=decimal)
 
 
 def grouped(number: int, decimals: int | None, mark: str, sep: str) -> str:
@@ -275,54 +292,84 @@ def grouped(number: int, decimals: int | None, mark: str, sep: str) -> str:
     return text if decimals is None else f"{text}{sep}{decimals}"
 
 
+german_numbers = st.one_of(
+    st.builds(
+        grouped,
+        st.integers(-(10**10), 10**10),
+        st.one_of(st.none(), st.integers(0, 999)),
+        st.just("."),
+        st.just(","),
+    ),
+    st.text(alphabet="0123456789.,-", min_size=0, max_size=9),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(
-        st.one_of(
-            st.builds(
-                grouped,
-                st.integers(-(10**10), 10**10),
-                st.one_of(st.none(), st.integers(0, 999)),
-                st.just("."),
-                st.just(","),
-            ),
-            st.text(alphabet="0123456789.,-", min_size=0, max_size=9),
-        ),
-        min_size=1,
-        max_size=8,
-    ),
+    st.lists(german_numbers, min_size=1, max_size=8),
     st.sampled_from([None, ".", ","]),
     st.sampled_from([".", ","]),
     st.booleans(),
 )
 def test_fast_path_reads_thousands_marks_like_the_full_path(values, decimal, hint, english):
     # `1.234,56` and `1,234.56` are bare numbers too: the fast path checks the groups.
-    import winback_cli.amounts as amounts
-
     if english:
         values = [v.translate(str.maketrans(".,", ",.")) for v in values]
-    column = pd.Series(values, dtype="str")
-    fast = parse_amounts(column, decimal=decimal, decimal_hint=hint)
-    original = amounts._parse_plain
-    amounts._parse_plain = lambda *args: None
-    try:
-        full = parse_amounts(column, decimal=decimal, decimal_hint=hint)
-    finally:
-        amounts._parse_plain = original
-    pd.testing.assert_series_equal(fast.values, full.values)
-    assert fast.problems.tolist() == full.problems.tolist()
-    assert fast.decimal == full.decimal
+    assert_read_alike(values, decimal=decimal, decimal_hint=hint)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(german_numbers, min_size=1, max_size=8),
+    st.sampled_from(["€", "EUR", "Eur", "$", "CHF"]),
+    st.sampled_from(["", " ", "\u00a0"]),
+    st.booleans(),
+    st.sampled_from([None, ","]),
+    st.integers(0, 8),
+)
+def test_fast_path_reads_a_currency_mark_like_the_full_path(
+    values, mark, gap, before, decimal, odd
+):
+    # `1.234,56 €` as Excel writes a currency cell; one value without the mark, or with
+    # it on the other side, leaves the whole column to the full reading.
+    values = [f"{mark}{gap}{v}" if before else f"{v}{gap}{mark}" for v in values]
+    if odd < len(values):
+        values[odd] = values[odd].replace(mark, "", 1) if odd % 2 else f"{mark}{values[odd]}"
+    assert_read_alike(values, decimal=decimal, decimal_hint=",")
 
 
 def test_german_amounts_with_thousands_marks_take_the_fast_path():
     import winback_cli.amounts as amounts
 
     text = amounts._arrow_text(column("1.234,56", "-12.345.678,9", "17,5", "3"))
-    fast = amounts._parse_plain(text, amounts._bytes_in(text), None, ",")
-    assert fast is not None
-    numbers, used = fast
+    numbers, used, currencies = bare(text)
     assert numbers.to_pylist() == [1234.56, -12345678.9, 17.5, 3.0]
-    assert used == ","
+    assert (used, currencies) == (",", frozenset())
+
+
+@pytest.mark.parametrize(
+    ("values", "hint", "iso"),
+    [
+        (["1.234,56 €", "-7 €"], ",", "EUR"),
+        (["EUR 1.234,56", "EUR -7"], ",", "EUR"),
+        (["$1,234.56", "$-7"], ".", "USD"),
+    ],
+)
+def test_a_currency_mark_on_every_value_takes_the_fast_path(values, hint, iso):
+    import winback_cli.amounts as amounts
+
+    numbers, _, currencies = bare(amounts._arrow_text(column(*values)), hint=hint)
+    assert numbers.to_pylist() == [1234.56, -7.0]
+    assert currencies == {iso}
+
+
+@pytest.mark.parametrize("values", [["5 €", ""], ["5 €", "€"], ["5 €", " €"], ["12 €", "€ 3"]])
+def test_a_value_without_its_number_or_mark_leaves_the_fast_path(values):
+    # The empty value is shorter than the mark: the bytes before it must not pass for one.
+    import winback_cli.amounts as amounts
+
+    assert bare(amounts._arrow_text(column(*values))) is None
+    assert_read_alike(values, decimal_hint=",")
 
 
 MISPLACED_MARKS = ["12.34,5", "1.2345,6", "0.123,4", ".123,4", ",5.234", "1.234,567.890"]
@@ -334,8 +381,7 @@ MISPLACED_MARKS = ["12.34,5", "1.2345,6", "0.123,4", ".123,4", ",5.234", "1.234,
 def test_misplaced_thousands_marks_leave_the_fast_path(value):
     import winback_cli.amounts as amounts
 
-    text = amounts._arrow_text(column("1.234,56", value))
-    assert amounts._parse_plain(text, amounts._bytes_in(text), ",", ",") is None
+    assert bare(amounts._arrow_text(column("1.234,56", value)), decimal=",") is None
 
 
 written_amounts = st.builds(
@@ -364,8 +410,8 @@ def test_repeated_values_read_as_if_each_were_read_alone(distinct, times, order,
     order.shuffle(values)
     result = parse_amounts(column(*values), decimal=decimal, decimal_hint=",")
     text = amounts._arrow_text(column(*values))
-    present = amounts._bytes_in(text)
-    if amounts._parse_plain(text, present, decimal, ",") is not None:
+    present = amounts.bytes_in(text)
+    if amounts.parse_bare(text, present, decimal, ",", amounts._SPELLINGS) is not None:
         return  # bare numbers: the test above compares that path
     numbers, problems, used, currencies = amounts._read(text, present, decimal, ",")
     floats = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float)
