@@ -300,12 +300,12 @@ def test_fixed_width_fast_path_reads_like_the_general_path(values, one_kind):
     if one_kind:  # a whole column of one layout, as exports are, so the fast path has a go
         values = [v for v in values if (v[2:3], len(v)) == (values[0][2:3], len(values[0]))]
     fast = parse_dates(column(*values))
-    original = dates._fixed_days
-    dates._fixed_days = lambda _text: None
+    original = dates.fixed_days
+    dates.fixed_days = lambda _text: None
     try:
         general = parse_dates(column(*values))
     finally:
-        dates._fixed_days = original
+        dates.fixed_days = original
     pd.testing.assert_series_equal(fast.values, general.values)
     assert fast.problems.tolist() == general.problems.tolist()
     assert fast.formats == general.formats
@@ -340,7 +340,7 @@ def test_order_times_of_one_width_take_the_fast_path_and_keep_the_day(values, la
 
     import winback_cli.dates as dates
 
-    days, found = dates._fixed_days(pa.array(values, pa.large_string()))
+    days, found = dates.fixed_days(pa.array(values, pa.large_string()))
     assert found == label
     assert days.astype(str).tolist() == ["2025-10-31", "2024-02-29"]
 
@@ -354,7 +354,7 @@ def test_a_time_out_of_range_is_left_to_the_general_path(odd):
 
     import winback_cli.dates as dates
 
-    assert dates._fixed_days(pa.array(["2025-10-30 10:00:00", odd], pa.large_string())) is None
+    assert dates.fixed_days(pa.array(["2025-10-30 10:00:00", odd], pa.large_string())) is None
     assert parse_dates(column("2025-10-30 10:00:00", odd)).problems.tolist()[1] != ""
 
 
@@ -364,6 +364,6 @@ def test_german_dates_of_one_width_take_the_fast_path():
     import winback_cli.dates as dates
 
     text = pa.array(["31.10.2022", "01.02.2024"], pa.large_string())
-    days, label = dates._fixed_days(text)
+    days, label = dates.fixed_days(text)
     assert label == "%d.%m.%Y"
     assert days.astype(str).tolist() == ["2022-10-31", "2024-02-01"]
