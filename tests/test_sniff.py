@@ -207,3 +207,13 @@ def test_newline_count_counts_like_bytes_count(data, megabytes):
     data = b"\n" * (megabytes << 20) + data + b"x\n" * megabytes
     assert newline_count(data) == data.count(b"\n")
     assert newline_count(bytearray(data)) == data.count(b"\n")
+
+
+def test_a_byte_undefined_in_windows_1252_in_a_later_block_names_its_line_in_the_file():
+    # The first block turns the file to cp1252 (`caf\xe9`); the third holds 0x90 on line 5.
+    data = b"name,n\ncaf\xe9,1\nab,2\ncd,3\nx\x90y,4\n"
+    assert decoded_in_blocks(data, 12) == (
+        "error",
+        "x.csv is neither UTF-8 nor Windows-1252: byte 0x90 at line 5 means nothing in "
+        "either; save it as UTF-8 (Excel: 'CSV UTF-8') and try again",
+    )

@@ -24,7 +24,6 @@ SAMPLE_LINES = 100
 SAMPLE_CHARS = 1_000_000
 
 _BOM = b"\xef\xbb\xbf"
-_UNDEFINED_IN_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _SAVE_AS_UTF8 = "save it as UTF-8 (Excel: 'CSV UTF-8') and try again"
 
 
@@ -61,14 +60,14 @@ def decode_bytes(data: bytes, source: str) -> Decoded:
 
 
 def _decode_cp1252(body: bytes, source: str, bad_line: int) -> Decoded:
-    undefined = _UNDEFINED_IN_CP1252.search(body)
-    if undefined is not None:
+    try:
+        text = body.decode("cp1252")  # refuses the five bytes cp1252 leaves undefined
+    except UnicodeDecodeError as error:
         raise InputError(
             f"{source} is neither UTF-8 (line {bad_line}) nor Windows-1252: byte "
-            f"0x{undefined.group()[0]:02X} at line {_line(body, undefined.start())} means "
+            f"0x{body[error.start]:02X} at line {_line(body, error.start)} means "
             f"nothing in either; {_SAVE_AS_UTF8}"
-        )
-    text = body.decode("cp1252")
+        ) from None
     if not text.strip():
         raise InputError(f"{source} is empty")
     warning = (
@@ -133,15 +132,15 @@ class StreamDecoder:
             if self._held:
                 block = block[: len(block) - len(self._held)]
         if self.encoding == "cp1252":
-            undefined = _UNDEFINED_IN_CP1252.search(block)
-            if undefined is not None:
+            try:  # the codec refuses the five bytes cp1252 leaves undefined
+                block = block.decode("cp1252").encode("utf-8")
+            except UnicodeDecodeError as error:
                 raise InputError(
                     f"{self.source} is neither UTF-8 nor Windows-1252: byte "
-                    f"0x{undefined.group()[0]:02X} at line "
-                    f"{self._lines + _line(block, undefined.start())} means nothing in "
+                    f"0x{block[error.start]:02X} at line "
+                    f"{self._lines + _line(block, error.start)} means nothing in "
                     f"either; {_SAVE_AS_UTF8}"
-                )
-            block = block.decode("cp1252").encode("utf-8")
+                ) from None
         self._lines += newline_count(block)
         return block
 
