@@ -201,3 +201,13 @@ def test_any_written_table_reads_back_with_blank_rows_left_out(records):
     assert raw.blank_rows == len(records) - len(kept)
     assert raw.frame[["x", "y", "z"]].values.tolist() == [r for _, r in kept]
     assert raw.frame["_row"].tolist() == [row for row, _ in kept]
+
+
+def test_a_late_open_quote_names_its_line_after_quoted_one_line_records(tmp_path):
+    # Records before it are quoted but on one line each: their lines are counted as records.
+    body = "customer_id,order_date,amount\n" + '"K1","2025-02-01","1"\n' * 40
+    path = _write(tmp_path, body + '"K2,2025-02-01,1\n' + "K3,2025-02-01,1\n" * 3)
+    _, whole_error = _outcome(lambda: read_table(path))
+    _, parts_error = _outcome(lambda: list(iter_table(path, slice_bytes=64, head_bytes=64)))
+    assert whole_error is not None and "line 42" in whole_error
+    assert parts_error == whole_error

@@ -192,7 +192,7 @@ def table_from_bytes(data: bytes, source: str) -> RawTable:
     body, text, decode_warnings = _utf8_body(data, source)
     del data
     head = read_head(body, text, source)
-    table, _ = parse_records(head.body, head.text, head, source, skipped=head.skipped)
+    table, *_ = parse_records(head.body, head.text, head, source, skipped=head.skipped)
     if table.frame.empty and table.rejects.empty:
         warnings = (*table.warnings, f"{source}: has a header row but no data rows")
         table = replace(table, warnings=warnings)
@@ -208,9 +208,9 @@ def parse_records(
     skipped: int,
     line_offset: int = 0,
     quoted: bool | None = None,
-) -> tuple[RawTable, int]:
+) -> tuple[RawTable, int, bool]:
     """Parse `body` (valid UTF-8: the header row, then records) into a RawTable; also count
-    its records.
+    its records, and tell whether a value holds a line break (else a record is a line).
 
     `skipped` is how many rows a spreadsheet shows above this body's first
     record besides the header, so a slice of a large file gets true row
@@ -257,7 +257,7 @@ def parse_records(
     )
     headers = tuple(c for c in frame.columns if c != ROW)
     raw = RawTable(source, frame, headers, rejects, int(blank.sum()), delimiter, ())
-    return raw, records
+    return raw, records, multiline
 
 
 def _blank_rows(table: pa.Table) -> np.ndarray:
