@@ -48,8 +48,15 @@ def order_frames(draw, max_rows: int = 40, amounts: list[float] = AMOUNTS) -> pd
     )
     share = frame.pop("cost_share").astype(float)
     frame["cost"] = frame["amount"] * share
-    if draw(st.booleans()):  # exports sorted by order number take the exact path
+    # Exports sorted by order number take the exact path: numbers as text (1000 before
+    # 999) or as numbers (999 before 1000: by length in bytes, then text).
+    order = draw(st.sampled_from(["file", "text", "number"]))
+    if order == "text":
         frame = frame.sort_values("order_id", kind="stable").reset_index(drop=True)
+    elif order == "number":
+        frame["_bytes"] = frame["order_id"].str.encode("utf-8").str.len()
+        frame = frame.sort_values(["_bytes", "order_id"], kind="stable").reset_index(drop=True)
+        frame = frame.drop(columns="_bytes")
     return frame.astype({"customer_id": "str", "order_id": "str", "category": "str"})
 
 

@@ -252,3 +252,20 @@ def test_take_text_is_arrow_take(case, one_length):
     array = pa.array(texts, pa.large_string())
     taken = take_text(pa.chunked_array([array[:2], array[2:]]), np.array(order, dtype=np.int64))
     assert taken.equals(array.take(pa.array(order, pa.int64())))
+
+
+def test_plain_order_numbers_in_numeric_order_take_the_exact_path():
+    from winback_cli.facts_orders import line_keys
+
+    keys = line_keys(pd.Series(["9", "10", "10", "11"], dtype="str"), np.zeros(4, np.int64))
+    assert keys.exact
+    assert keys.key.tolist() == [1, 2, 2, 3]
+
+
+def test_order_ids_of_one_length_out_of_text_order_still_share_keys():
+    # Lengths never fall, but B7 comes back after A1: only text order makes neighbours exact.
+    from winback_cli.facts_orders import line_keys
+
+    keys = line_keys(pd.Series(["B7", "A1", "B7"], dtype="str"), np.zeros(3, np.int64))
+    assert not keys.exact
+    assert keys.key[0] == keys.key[2] != keys.key[1]
