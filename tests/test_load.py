@@ -272,3 +272,19 @@ def test_duplicate_rows_are_exactly_those_of_the_definition(rows):
     expected = _reference_duplicates(frame)
     assert dropped == int(expected.sum())
     assert kept["_row"].tolist() == frame.loc[~expected, "_row"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=6), st.sampled_from([" Storno ", "STRASSE"]))
+    ).filter(bool),
+    st.lists(st.sampled_from(["storno", "straße", "Cancelled", "ǅ"]), max_size=3),
+)
+def test_excluded_statuses_are_found_as_pandas_would_find_them(values, names):
+    # Each distinct status is folded once: the answer is that of folding every value.
+    from winback_cli.order_rows import _folded_in
+
+    column = pd.Series(values, dtype="str")
+    expected = column.str.strip().str.casefold().isin([n.casefold() for n in names])
+    assert _folded_in(column, names).tolist() == expected.fillna(False).tolist()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from winback_cli.amounts import parse_amounts
@@ -163,14 +164,7 @@ def _parse_orders(
     if "currency" not in orders.columns:
         decided.currencies |= amounts.currencies
     if "status" in orders.columns:
-        excluded = (
-            orders["status"]
-            .astype("str")
-            .str.strip()
-            .str.casefold()
-            .isin([s.casefold() for s in rules.exclude_status])
-            & keep
-        )
+        excluded = _folded_in(orders["status"], rules.exclude_status) & keep
         rejects.add(
             orders,
             excluded,
@@ -188,6 +182,17 @@ def _parse_orders(
                 orders[column], decimal=decimal or amounts.decimal
             ).values
     return orders if keep.all() else orders.loc[keep]
+
+
+def _folded_in(values: pd.Series, names: list[str]) -> pd.Series:
+    """`values.str.strip().str.casefold().isin(names casefolded)`, worked out once per
+    distinct value: pandas folds case in Python, value by value, and a status column
+    holds a handful of texts.
+    """
+    codes, distinct = pd.factorize(values.astype("str"))
+    folded = pd.Series(distinct, dtype="str").str.strip().str.casefold()
+    hit = np.append(folded.isin([name.casefold() for name in names]).to_numpy(bool), False)
+    return pd.Series(hit[codes], index=values.index)  # code -1, a missing value: False
 
 
 def _slash_order(formats: tuple[str, ...], known: bool | None, source: str) -> bool | None:
