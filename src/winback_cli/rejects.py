@@ -26,7 +26,7 @@ class RejectLog:
     def add(self, rows: pd.DataFrame, mask: pd.Series, column: str, values, reasons) -> None:
         if not mask.any():
             return
-        picked = rows.loc[mask]
+        picked = rows.loc[mask, [FILE, ROW]]  # not every column: the rest go unread
         self._parts.append(
             pd.DataFrame(
                 {
