@@ -92,6 +92,8 @@ def has_line_breaks(table: pa.Table) -> bool:
 
 
 def _maybe_line_break(chunk: pa.Array) -> bool:
+    """Might a value of this text chunk hold a line break? (Its whole data buffer is
+    scanned: bytes of a sliced-away part may say yes, which only costs the exact check.)"""
     data = chunk.buffers()[2]
     return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == 10).any())
 

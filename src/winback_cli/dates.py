@@ -9,7 +9,8 @@ whole column from a value whose day is over 12, and refused with
 `AmbiguousDateError` when no value tells. Date parts repeat a lot, so each
 distinct one is parsed once (pyarrow dictionary encoding) and numbers are
 turned into dates with numpy calendar arithmetic rather than per-value
-`strptime`, which takes 20 s for 10 million values.
+`strptime`, which takes 20 s for 10 million values. A column of one width,
+the usual large export, takes `fixed_dates`' faster way to the same result.
 """
 
 from __future__ import annotations

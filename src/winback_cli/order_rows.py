@@ -12,6 +12,7 @@ copy of that state, so slices can be checked on several threads at once;
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -184,7 +185,7 @@ def _parse_orders(
     return orders if keep.all() else orders.loc[keep]
 
 
-def _folded_in(values: pd.Series, names: list[str]) -> pd.Series:
+def _folded_in(values: pd.Series, names: Iterable[str]) -> pd.Series:
     """`values.str.strip().str.casefold().isin(names casefolded)`, worked out once per
     distinct value: pandas folds case in Python, value by value, and a status column
     holds a handful of texts.
