@@ -13,12 +13,12 @@ from __future__ import annotations
 import csv
 import io
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from winback_cli.errors import InputError
+from winback_cli.facts_text import may_hold
 
 
 def line_breaks(text: str, start: int, end: int) -> int:
@@ -84,18 +84,11 @@ def has_line_breaks(table: pa.Table) -> bool:
     break is among them (maybe in bytes outside the chunk) does a kernel look.
     """
     return any(
-        _maybe_line_break(chunk) and pc.any(pc.match_substring(chunk, "\n")).as_py()
+        may_hold(chunk, b"\n") and pc.any(pc.match_substring(chunk, "\n")).as_py()
         for column in table.itercolumns()
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
         for chunk in column.chunks
     )
-
-
-def _maybe_line_break(chunk: pa.Array) -> bool:
-    """Might a value of this text chunk hold a line break? (Its whole data buffer is
-    scanned: bytes of a sliced-away part may say yes, which only costs the exact check.)"""
-    data = chunk.buffers()[2]
-    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == 10).any())
 
 
 def check_quotes(text: str, delimiter: str, source: str, line_offset: int = 0) -> None:

@@ -85,10 +85,7 @@ def _without(text: pa.Array, affix: bytes, at_end: bool) -> pa.Array | None:
     bare = body.translate(None, affix)
     if len(body) - len(bare) != k * n:
         return None  # the mark's bytes stand elsewhere too (`1 234,56 €`)
-    starts = offsets - low - k * np.arange(n + 1)  # every value before lost k bytes
-    return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(starts.astype(np.int64)), pa.py_buffer(bare), null_count=0
-    )
+    return _texts(offsets - low - k * np.arange(n + 1), bare)  # each value before lost k
 
 
 def bytes_in(array: pa.Array) -> frozenset[int]:
@@ -136,80 +133,90 @@ def _parse_plain(
         # A separator that is the hint is used as decimal either way: no need to prove it.
         if sep != hint and _proves_decimal(text, sep):
             used = sep
-    mark = OTHER[used]
-    # With every mark grouping thousands, every value is readable with `used` and none
-    # only with `mark`, so the full path decides on `used` too: the hint, given or proved.
-    if mark in found and not _grouped(text, mark, used):
-        return None  # the full path judges the values that are not
+    marks = None
+    if OTHER[used] in found:
+        # With every mark grouping thousands, every value is readable with `used` and none
+        # only with the mark, so the full path decides on `used` too: the hint, given or
+        # proved.
+        marks = _thousands_marks(text, OTHER[used], used)
+        if marks is None:
+            return None  # the full path judges the values that are not
     if used in found and _ends_with(text, used):
         return None
-    text = _cast_ready(text, mark if mark in found else None, used)
+    text = _cast_ready(text, marks, used)
     try:
         return finite(pc.cast(text, pa.float64())), used
     except pa.ArrowInvalid:
         return None
 
 
-def _grouped(text: pa.Array, mark: str, sep: str) -> bool:
-    """Does every `mark` in these bare numbers group thousands before the decimal `sep`?
+def _thousands_marks(text: pa.Array, mark: str, sep: str) -> np.ndarray | None:
+    """Where `mark` stands in these bare numbers (byte positions in the data buffer), if
+    every one groups thousands before the decimal `sep`; else None.
 
     That is 1-3 digits, not starting with 0, then the marks, each followed by
     three digits, as in `-1.234.567,89`: what the full path's shape allows.
 
-    >>> _grouped(pa.array(["1.234,5", "-12.345.678", "7"], pa.large_string()), ".", ",")
+    >>> _thousands_marks(pa.array(["1.234,5", "-12.345.678"], pa.large_string()), ".", ",")
+    array([ 1, 10, 14])
+    >>> _thousands_marks(pa.array(["12.34,5"], pa.large_string()), ".", ",") is None
     True
-    >>> _grouped(pa.array(["12.34,5"], pa.large_string()), ".", ",")
-    False
     """
     offsets, data = text_buffers(text)
     low = int(offsets[0])
     marks = np.flatnonzero(data[low : offsets[-1]] == ord(mark)) + low
     if not len(marks):
-        return True
+        return marks
     value = np.searchsorted(offsets, marks, side="right") - 1
     end = offsets[value + 1]
     if (marks + 4 > end).any():
-        return False
+        return None
     if ((data[marks[:, None] + np.arange(1, 4)] - np.uint8(ord("0"))) > 9).any():
-        return False  # bytes below `0` wrap past 9 as well
+        return None  # bytes below `0` wrap past 9 as well
     after = marks + 4
     at = data[np.minimum(after, len(data) - 1)]
     if not ((after == end) | (at == ord(mark)) | (at == ord(sep))).all():
-        return False
+        return None
     first = np.r_[True, value[1:] != value[:-1]]
     if ((np.diff(marks) != 4) & ~first[1:]).any():
-        return False  # marks of one value four bytes apart: three digits between
+        return None  # marks of one value four bytes apart: three digits between
     start = offsets[value[first]]
     start = start + (data[start] == ord("-"))
     lead = marks[first] - start
     if ((lead < 1) | (lead > 3)).any() or (data[start] == ord("0")).any():
-        return False
+        return None
     for k in range(3):  # the one to three bytes before the first mark are digits
         inside = start + k < marks[first]
         if ((data[(start + k)[inside]] - np.uint8(ord("0"))) > 9).any():
-            return False
-    return True
+            return None
+    return marks
 
 
-def _cast_ready(text: pa.Array, mark: str | None, sep: str) -> pa.Array:
-    """`text` without the thousands `mark`s and with `.` for the decimal `sep`, as Arrow's
-    cast reads numbers; made on the buffers, several times faster than replace kernels.
+def _cast_ready(text: pa.Array, marks: np.ndarray | None, sep: str) -> pa.Array:
+    """`text` without its thousands marks (at `marks`, from `_thousands_marks`) and with `.`
+    for the decimal `sep`, as Arrow's cast reads numbers; made on the buffers, several
+    times faster than replace kernels.
 
-    >>> _cast_ready(pa.array(["1.234,5", "-7"], pa.large_string()), ".", ",").to_pylist()
+    >>> text = pa.array(["1.234,5", "-7"], pa.large_string())
+    >>> _cast_ready(text, _thousands_marks(text, ".", ","), ",").to_pylist()
     ['1234.5', '-7']
     """
-    if mark is None and sep == ".":
+    if marks is None and sep == ".":
         return text
     offsets, data = text_buffers(text)
     low = int(offsets[0])
-    body = data[low : offsets[-1]]
     starts = offsets - low
-    if mark is not None:  # each value starts earlier by the marks before it
-        starts = starts - np.searchsorted(np.flatnonzero(body == ord(mark)), starts)
+    if marks is not None:  # each value starts earlier by the marks before it
+        starts = starts - np.searchsorted(marks, offsets)
     table = bytes.maketrans(b",", b".") if sep == "," else None
-    clean = body.tobytes().translate(table, mark.encode() if mark else b"")
+    gone = OTHER[sep].encode() if marks is not None else b""
+    return _texts(starts, data[low : offsets[-1]].tobytes().translate(table, gone))
+
+
+def _texts(offsets: np.ndarray, data: bytes) -> pa.LargeStringArray:
+    """A text array, none missing, from its offsets (from 0) and its bytes."""
     return pa.LargeStringArray.from_buffers(
-        len(text), pa.py_buffer(starts.astype(np.int64)), pa.py_buffer(clean), null_count=0
+        len(offsets) - 1, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(data), null_count=0
     )
 
 

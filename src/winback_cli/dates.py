@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from winback_cli.arrowtext import empty_texts
 from winback_cli.errors import AmbiguousDateError, RulesError
+from winback_cli.facts_text import may_hold
 from winback_cli.fixed_dates import (
     EMPTY,
     FIRST_YEAR,
@@ -152,19 +153,12 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 def _date_token(text: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
     """The date before a time of day, and whether that time part is well formed."""
-    has_t = _holds(text, b"T") and pc.any(pc.match_substring(text, "T")).as_py()
-    if not has_t and not (_holds(text, b" ") and pc.any(pc.match_substring(text, " ")).as_py()):
+    has_t = may_hold(text, b"T") and pc.any(pc.match_substring(text, "T")).as_py()
+    if not has_t and not (may_hold(text, b" ") and pc.any(pc.match_substring(text, " ")).as_py()):
         return text, None
     stamp_ok = pc.match_substring_regex(text, _STAMP).to_numpy(zero_copy_only=False)
     spaced = pc.replace_substring(text, "T", " ") if has_t else text
     return pc.list_element(pc.split_pattern(spaced, " ", max_splits=1), 0), stamp_ok
-
-
-def _holds(text: pa.Array, byte: bytes) -> bool:
-    """Might a value hold `byte`? One pass over the data buffer (bytes of a sliced-away
-    part may give a false yes, which only costs the exact check)."""
-    data = text.buffers()[2]
-    return data is not None and bool((np.frombuffer(data, np.uint8) == byte[0]).any())
 
 
 def _parse_tokens(tokens: pa.Array, source: str, day_first: bool | None = None) -> _Parsed:

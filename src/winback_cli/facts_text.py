@@ -48,6 +48,17 @@ def text_buffers(array: pa.LargeStringArray | pa.StringArray) -> tuple[np.ndarra
     return offsets, data
 
 
+def may_hold(array: pa.Array, byte: bytes) -> bool:
+    """Might a text of this (string) array hold `byte`? One scan of its data buffer; bytes
+    of a sliced-away part may give a false yes, which only costs the exact check after it.
+
+    >>> may_hold(pa.array(["a", "b\\n"]), b"\\n"), may_hold(pa.array(["a"]), b"T")
+    (True, False)
+    """
+    data = array.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == byte[0]).any())
+
+
 def stripped(values: pd.Series) -> pd.Series:
     """`values.str.strip()`, without the work when no text starts or ends with a space.
 
