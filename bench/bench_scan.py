@@ -14,10 +14,15 @@ printed next to DuckDB's. `winback --help` start-up time is the median of 5 runs
     python bench/bench_scan.py --sizes 10m --repeat 3   # medians, the ratio paired per round
     python bench/bench_scan.py --smoke          # 20,000 orders, a few seconds, for CI
     python bench/bench_scan.py --sizes 10m --style de   # winback reads a German Excel export
+    python bench/bench_scan.py --sizes 10m --repeat 3 --split   # what writing the table costs
 
 With `--style de` winback reads the same orders written as a German Excel export (`;`,
 decimal commas, thousands dots, DD.MM.YYYY); DuckDB, which cannot read thousands dots,
 keeps reading the `en` file, so it does the same work on the same orders.
+
+With `--split` both winback scans also run with `--top 1`: the whole scan, every customer
+checked, scored and ranked, but only the first row written. DuckDB writes four columns; the
+scan's table has over forty (about 220 MB for 10m), so these rows show what the rest costs.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ SAME_WORK_TRIGGERS = {
 GENERATOR = BENCH / "generate_orders.py"
 SEED = 1
 SMOKE_SIZE = "20k"
+# The winback rows of a round; the `-top1` ones only with --split.
+WINBACK_TOOLS = ("winback", "winback-same-work", "winback-top1", "winback-same-work-top1")
 
 
 @dataclass(frozen=True)
@@ -173,10 +180,14 @@ def ensure_data(label: str, style: str = "en") -> tuple[Path, dict]:
     return path, want
 
 
-def run_scan(csv: Path, out: Path, timeout_s: float, rules: Path | None = None) -> Run:
+def run_scan(
+    csv: Path, out: Path, timeout_s: float, rules: Path | None = None, top: int | None = None
+) -> Run:
     cmd = [sys.executable, "-m", "winback_cli", "scan", str(csv), "--format", "csv"]
     if rules is not None:
         cmd += ["--rules", str(rules)]
+    if top is not None:
+        cmd += ["--top", str(top)]
     return measure([*cmd, "-o", str(out), "--force"], timeout_s)
 
 
@@ -313,7 +324,7 @@ def bench_size(
             if run is not None and run.returncode == 0:
                 walls.setdefault(tool, []).append(run.wall_s)
         duck = runs["duckdb"]
-        for tool in ("winback", "winback-same-work"):
+        for tool in (t for t in WINBACK_TOOLS if t in runs):
             if duck is not None and duck.returncode == 0 and runs[tool].returncode == 0:
                 ratios.setdefault(tool, []).append(runs[tool].wall_s / duck.wall_s)
     if args.repeat > 1:
@@ -324,7 +335,8 @@ def bench_size(
 def run_round(
     name: str, csv: Path, work: Path, args: argparse.Namespace, reference: Path | None = None
 ) -> dict[str, Run | None]:
-    """winback, winback on the reference's work, and DuckDB (None if skipped), one after another.
+    """winback, winback on the reference's work, and DuckDB (None if skipped), one after another;
+    with `args.split` both scans again with `--top 1` before DuckDB.
 
     DuckDB reads `reference` (the same orders as `csv`, in the `en` style), else `csv`.
     """
@@ -339,7 +351,10 @@ def run_round(
     same = run_scan(csv, _same_work_out(work, name), args.timeout, rules=SAME_WORK_RULES)
     if same.returncode != 0:
         say(f"[{name}] same-work scan FAILED; stderr tail:\n{tail(same.stderr)}")
-    runs: dict[str, Run | None] = {"winback": scan, "winback-same-work": same, "duckdb": None}
+    runs: dict[str, Run | None] = {"winback": scan, "winback-same-work": same}
+    if getattr(args, "split", False):
+        runs.update(_top_one_rounds(name, csv, work, args))
+    runs["duckdb"] = None
     if args.no_duckdb or not has_duckdb():
         why = "--no-duckdb" if args.no_duckdb else "duckdb is not installed (pip install duckdb)"
         say(f"[{name}] DuckDB reference skipped: {why}")
@@ -349,6 +364,19 @@ def run_round(
     if duck.returncode != 0:
         say(f"[{name}] DuckDB FAILED; stderr tail:\n{tail(duck.stderr)}")
     runs["duckdb"] = duck
+    return runs
+
+
+def _top_one_rounds(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run]:
+    """Both scans again with `--top 1`: all the work, but one row written instead of the table."""
+    runs = {}
+    for tool, rules in (("winback-top1", None), ("winback-same-work-top1", SAME_WORK_RULES)):
+        say(f"[{name}] {tool}: the same scan, one row written ...")
+        out = work / f"{_stem(name)}_{tool.replace('-', '_')}.csv"
+        run = run_scan(csv, out, args.timeout, rules=rules, top=1)
+        if run.returncode != 0:
+            say(f"[{name}] {tool} FAILED; stderr tail:\n{tail(run.stderr)}")
+        runs[tool] = run
     return runs
 
 
@@ -389,7 +417,7 @@ def ratio_notes(name: str, runs: dict[str, Run | None]) -> list[str]:
     duck, notes = runs["duckdb"], []
     if duck is None or duck.returncode != 0:
         return notes
-    for tool in ("winback", "winback-same-work"):
+    for tool in (t for t in WINBACK_TOOLS if t in runs):
         run = runs[tool]
         if run.returncode == 0 and run.peak_rss_mb and duck.peak_rss_mb:
             ratio, mem = run.wall_s / duck.wall_s, run.peak_rss_mb / duck.peak_rss_mb
@@ -433,13 +461,18 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         metavar="N",
-        help="run the three tools N times in turn per size and print medians (default 1)",
+        help="run the tools N times in turn per size and print medians (default 1)",
     )
     p.add_argument(
         "--style",
         choices=("en", "de"),
         default="en",
         help="de: winback reads German Excel exports of the same orders (DuckDB the en ones)",
+    )
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="also run both scans with --top 1 (all the work, one row written)",
     )
     p.add_argument("--duckdb-worker", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)

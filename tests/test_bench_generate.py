@@ -260,3 +260,46 @@ def test_de_style_scans_the_german_file_and_duckdb_the_english_one(monkeypatch, 
     assert rounds == [("1m-de", "1m_de.csv", "1m_en.csv"), ("1m-de #2", "1m_de.csv", "1m_en.csv")]
     assert table[0][:2] == ["1m-de", "winback"]
     assert "1m-de: winback/DuckDB wall, median of 2 rounds: 2.00x (2.00-2.00)" in notes
+
+
+def test_split_adds_both_scans_with_one_row_written_and_their_ratios(monkeypatch, tmp_path):
+    scans = []
+
+    def fake_scan(csv, out, timeout_s, rules=None, top=None):
+        scans.append((out.name, rules is not None, top))
+        return _run({None: 8.0, 1: 7.0}[top] - (1.0 if rules else 0.0))
+
+    monkeypatch.setattr(bench, "run_scan", fake_scan)
+    monkeypatch.setattr(bench, "run_duckdb", lambda csv, out, timeout_s: _run(6.5))
+    monkeypatch.setattr(bench, "has_duckdb", lambda: True)
+    args = bench.argparse.Namespace(split=True, timeout=60, no_duckdb=False)
+    runs = bench.run_round("10m #2", tmp_path / "x.csv", tmp_path, args)
+    assert list(runs) == [
+        "winback",
+        "winback-same-work",
+        "winback-top1",
+        "winback-same-work-top1",
+        "duckdb",
+    ]
+    assert scans == [
+        ("10m-run2_winback.csv", False, None),
+        ("10m-run2_winback_same_work.csv", True, None),
+        ("10m-run2_winback_top1.csv", False, 1),
+        ("10m-run2_winback_same_work_top1.csv", True, 1),
+    ]
+    assert bench.ratio_notes("10m #2", runs)[2:] == [
+        "10m #2: winback-top1/DuckDB wall 1.08x, peak RSS 1.00x",
+        "10m #2: winback-same-work-top1/DuckDB wall 0.92x, peak RSS 1.00x",
+    ]
+
+
+def test_without_split_each_scan_runs_once_with_its_whole_table(monkeypatch, tmp_path):
+    tops = []
+    monkeypatch.setattr(
+        bench, "run_scan", lambda csv, out, t, rules=None, top=None: tops.append(top) or _run(1.0)
+    )
+    args = bench.argparse.Namespace(timeout=60, no_duckdb=True)
+    runs = bench.run_round("1m", tmp_path / "x.csv", tmp_path, args)
+    assert list(runs) == ["winback", "winback-same-work", "duckdb"]
+    assert tops == [None, None]
+    assert runs["duckdb"] is None
