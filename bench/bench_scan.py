@@ -353,7 +353,7 @@ def run_round(
         say(f"[{name}] same-work scan FAILED; stderr tail:\n{tail(same.stderr)}")
     runs: dict[str, Run | None] = {"winback": scan, "winback-same-work": same}
     if getattr(args, "split", False):
-        runs.update(_top_one_rounds(name, csv, work, args))
+        runs.update(_top_one_runs(name, csv, work, args))
     runs["duckdb"] = None
     if args.no_duckdb or not has_duckdb():
         why = "--no-duckdb" if args.no_duckdb else "duckdb is not installed (pip install duckdb)"
@@ -367,7 +367,7 @@ def run_round(
     return runs
 
 
-def _top_one_rounds(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run]:
+def _top_one_runs(name: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Run]:
     """Both scans again with `--top 1`: all the work, but one row written instead of the table."""
     runs = {}
     for tool, rules in (("winback-top1", None), ("winback-same-work-top1", SAME_WORK_RULES)):
